@@ -1,0 +1,109 @@
+"""``create_app(settings)``: the whole service as one Starlette application."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from calendar_service.db.connection import Storage
+from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError
+from calendar_service.settings import Settings
+from calendar_service.web import api, health, openapi
+
+logger = logging.getLogger(__name__)
+READ_METHODS = ("GET", "HEAD")
+
+
+def problem_response(error: ServiceError) -> Response:
+    """The one error body of the service: RFC 9457 problem+json."""
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return Response(
+        orjson.dumps(error.problem()),
+        status_code=error.status,
+        headers=headers,
+        media_type="application/problem+json",
+    )
+
+
+async def _service_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ServiceError)
+    return problem_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return problem_response(NotFound(f"nothing at {request.url.path}"))
+    if exc.status_code == 405:
+        response = problem_response(
+            MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+        )
+        if exc.headers and "Allow" in exc.headers:
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
+    error = ServiceError(str(exc.detail))
+    body = {**error.problem(), "status": exc.status_code, "title": str(exc.detail)}
+    return Response(orjson.dumps(body), exc.status_code, media_type="application/problem+json")
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error on %s %s", request.method, request.url.path)
+    return problem_response(ServiceError("something went wrong on our side; it has been logged"))
+
+
+class ReadOnlyCORS:
+    """CORS for public reads only: writes get no CORS headers and their preflights fail."""
+
+    def __init__(self, app: ASGIApp, origins: list[str]) -> None:
+        self.plain = app
+        self.cors = CORSMiddleware(
+            app,
+            allow_origins=origins,
+            allow_methods=list(READ_METHODS),
+            allow_headers=["If-None-Match", "If-Modified-Since"],
+            expose_headers=["ETag", "Last-Modified", "Location"],
+            max_age=86_400,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in (*READ_METHODS, "OPTIONS"):
+            await self.cors(scope, receive, send)
+        else:
+            await self.plain(scope, receive, send)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI application for ``settings``; the database connects in the lifespan."""
+    storage = Storage(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await storage.connect()
+        try:
+            yield
+        finally:
+            await storage.disconnect()
+
+    app = Starlette(
+        routes=[*api.routes, *openapi.routes, *health.routes],
+        middleware=[Middleware(ReadOnlyCORS, origins=settings.cors_origins)],
+        exception_handlers={
+            ServiceError: _service_error,
+            HTTPException: _http_error,
+            Exception: _unexpected,
+        },
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.storage = storage
+    return app

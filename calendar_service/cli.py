@@ -1,0 +1,177 @@
+"""The ``calendar-service`` command: serve, migrate, tokens, demo data, export."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Any, TypeVar
+
+import click
+import orjson
+from pydantic import ValidationError
+
+from calendar_service.db import events as store
+from calendar_service.db import tokens as token_store
+from calendar_service.db.connection import Storage, migrate
+from calendar_service.settings import Settings
+
+T = TypeVar("T")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; a clear message and exit 2 when they are not valid."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        lines = [f"  CALENDAR_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
+                 for e in exc.errors()]
+        raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
+
+
+def run_with_storage(settings: Settings, work: Callable[[Storage], Awaitable[T]]) -> T:
+    """Run ``work`` against a connected database (migrated first)."""
+    migrate(settings.database_url)
+
+    async def main() -> T:
+        storage = Storage(settings.database_url)
+        await storage.connect()
+        try:
+            return await work(storage)
+        finally:
+            await storage.disconnect()
+
+    return asyncio.run(main())
+
+
+@click.group()
+@click.option("--database-url", help="Overrides CALENDAR_DATABASE_URL.")
+@click.pass_context
+def main(ctx: click.Context, database_url: str | None) -> None:
+    """Events and solidarity calendar service."""
+    ctx.obj = {"database_url": database_url}
+
+
+def _settings(ctx: click.Context) -> Settings:
+    return load_settings(database_url=ctx.obj.get("database_url"))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, type=int, show_default=True)
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Apply migrations, then serve HTTP."""
+    import uvicorn
+
+    from calendar_service.app import create_app
+
+    settings = _settings(ctx)
+    migrate(settings.database_url)
+    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+
+
+@main.command("migrate")
+@click.pass_context
+def migrate_command(ctx: click.Context) -> None:
+    """Create or upgrade the database schema."""
+    settings = _settings(ctx)
+    migrate(settings.database_url)
+    click.echo("database is up to date", err=True)
+
+
+@main.group()
+def token() -> None:
+    """Create, list and revoke API tokens."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="Who or what uses the token.")
+@click.option("--role", type=click.Choice(token_store.ROLES), default="editor", show_default=True)
+@click.pass_context
+def token_create(ctx: click.Context, name: str, role: token_store.Role) -> None:
+    """Print a new token, alone on standard output (it is not shown again)."""
+    settings = _settings(ctx.find_root())
+    created, secret = run_with_storage(
+        settings, lambda s: token_store.create_token(s, name=name, role=role)
+    )
+    click.echo(f"created token {created.id} ({created.role}) for {created.name!r}", err=True)
+    click.echo(secret)
+
+
+@token.command("list")
+@click.pass_context
+def token_list(ctx: click.Context) -> None:
+    """List tokens (never their secrets)."""
+    found = run_with_storage(_settings(ctx.find_root()), token_store.list_tokens)
+    for t in found:
+        state = "revoked" if t.revoked_us else "active"
+        click.echo(f"{t.id}\t{t.role}\t{state}\t{t.prefix}…\t{t.name}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+@click.pass_context
+def token_revoke(ctx: click.Context, token_id: int) -> None:
+    """Revoke a token by its id (see `token list`)."""
+    done = run_with_storage(
+        _settings(ctx.find_root()), lambda s: token_store.revoke_token(s, token_id=token_id)
+    )
+    if not done:
+        raise click.ClickException(f"no active token {token_id}")
+    click.echo(f"revoked token {token_id}", err=True)
+
+
+@main.command()
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no event.")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), help="Date the events from this day.")
+@click.pass_context
+def demo(ctx: click.Context, if_empty: bool, today: Any) -> None:
+    """Load the events of the reference newsletter, dated in the coming months."""
+    from calendar_service.demo import demo_events
+    from calendar_service.web.api import parse_event
+
+    settings = _settings(ctx)
+    day = today.date() if today is not None else date.today()
+
+    async def load(storage: Storage) -> int:
+        if if_empty and await store.count_events(storage) > 0:
+            return 0
+        count = 0
+        for document in demo_events(day):
+            await _create(storage, settings, parse_event(document, settings))
+            count += 1
+        return count
+
+    count = run_with_storage(settings, load)
+    click.echo(f"loaded {count} demo events" if count else "database not empty: nothing loaded",
+               err=True)
+
+
+async def _create(storage: Storage, settings: Settings, event: Any) -> store.StoredEvent:
+    from calendar_service.web.api import schedule_for
+
+    return await store.create_event(
+        storage,
+        event=event,
+        schedule=schedule_for(event, settings),
+        default_language=settings.default_language,
+        base_url=settings.base_url,
+    )
+
+
+@main.command()
+@click.option("--format", "fmt", type=click.Choice(["json"]), default="json", show_default=True)
+@click.pass_context
+def export(ctx: click.Context, fmt: str) -> None:
+    """Print every event as a JSON array that POST /api/events accepts back."""
+    settings = _settings(ctx)
+    found = run_with_storage(settings, store.all_events)
+    documents = [export_document(e) for e in found]
+    sys.stdout.buffer.write(orjson.dumps(documents, option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def export_document(event: store.StoredEvent) -> dict[str, Any]:
+    """An event as an ``EventIn`` document: what a POST needs to recreate it."""
+    return {"uid": event.uid, "slug": event.slug, "state": event.state, **event.document}

@@ -1,0 +1,136 @@
+"""The connection to the database: the only module that imports ``databases``.
+
+SQLite (embedded default) and PostgreSQL (asyncpg) run the same SQLAlchemy Core statements.
+On SQLite every connection gets foreign keys and a busy timeout, the file is in WAL mode, and
+writes take the write lock up front (``BEGIN IMMEDIATE``) so concurrent writers queue instead
+of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import databases
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.sql import ClauseElement
+
+SQLITE_BUSY_TIMEOUT_S = 30.0
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class _SQLiteConnection(sqlite3.Connection):
+    """Every SQLite connection the service opens: foreign keys on, wait on a busy database."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA foreign_keys = ON")
+        self.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        self.execute("PRAGMA synchronous = NORMAL")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The async SQLAlchemy URL (for Alembic) of a service database URL."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+def is_unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` is a unique-constraint violation, on either engine."""
+    name = type(exc).__name__
+    if name == "UniqueViolationError":
+        return True
+    return name == "IntegrityError" and "UNIQUE" in str(exc).upper()
+
+
+class Storage:
+    """A connected database: run queries, and group writes in a transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.kind = "sqlite" if url.startswith("sqlite") else "postgresql"
+        options: dict[str, Any]
+        if self.kind == "sqlite":
+            options = {"factory": _SQLiteConnection, "timeout": SQLITE_BUSY_TIMEOUT_S}
+        else:
+            options = {"min_size": 1, "max_size": 20}
+        self._database = databases.Database(url, **options)
+        self._write_lock: asyncio.Lock | None = None
+
+    async def connect(self) -> None:
+        """Open the pool (PostgreSQL) or check the file (SQLite)."""
+        await self._database.connect()
+        self._write_lock = asyncio.Lock()
+        if self.kind == "sqlite":
+            await self._database.execute("PRAGMA journal_mode = WAL")
+
+    async def disconnect(self) -> None:
+        await self._database.disconnect()
+
+    async def fetch_all(self, query: ClauseElement | str) -> list[Mapping[str, Any]]:
+        rows: list[Mapping[str, Any]] = await self._database.fetch_all(query)
+        return rows
+
+    async def fetch_one(self, query: ClauseElement | str) -> Mapping[str, Any] | None:
+        row: Mapping[str, Any] | None = await self._database.fetch_one(query)
+        return row
+
+    async def fetch_val(self, query: ClauseElement | str) -> Any:
+        return await self._database.fetch_val(query)
+
+    async def execute(self, query: ClauseElement | str) -> Any:
+        return await self._database.execute(query)
+
+    async def execute_many(self, query: ClauseElement, values: Sequence[Mapping[str, Any]]) -> None:
+        if values:
+            await self._database.execute_many(query, list(values))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """All queries of this task inside the block commit together, or not at all."""
+        if self.kind == "postgresql":
+            async with self._database.transaction():
+                yield
+            return
+        assert self._write_lock is not None, "Storage.connect() was not awaited"
+        # One writer at a time in this process; BEGIN IMMEDIATE makes writers in other
+        # processes wait for the lock (busy timeout) rather than fail on upgrade.
+        async with self._write_lock, self._database.connection() as connection:
+            await connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                await connection.execute("ROLLBACK")
+                raise
+            await connection.execute("COMMIT")
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (blocking; safe inside an event loop)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["url"] = sqlalchemy_url(url)
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            command.upgrade(config, revision)
+        except BaseException as exc:  # re-raised in the caller's thread
+            error.append(exc)
+
+    # env.py runs its own event loop, which cannot nest in a running one: use a thread.
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if error:
+        raise error[0]

@@ -1,0 +1,83 @@
+"""SQLAlchemy Core tables: the schema the migrations create.
+
+Instants are epoch seconds (UTC) and timestamps epoch microseconds, stored as integers: the
+same comparison and index behaviour on SQLite and PostgreSQL. The event itself is stored as its
+canonical JSON document beside the columns that queries filter and sort on.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("uid", sa.String(255), nullable=False, unique=True),
+    sa.Column("slug", sa.String(120), nullable=False, unique=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("category", sa.String(32), nullable=False),
+    sa.Column("start_ts", sa.BigInteger, nullable=False),
+    sa.Column("end_ts", sa.BigInteger, nullable=False),
+    sa.Column("last_end_ts", sa.BigInteger, nullable=False),
+    sa.Column("spanning", sa.Boolean, nullable=False),
+    sa.Column("expanded_until_ts", sa.BigInteger, nullable=True),
+    sa.Column("sequence", sa.Integer, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("updated_us", sa.BigInteger, nullable=False),
+    sa.Column("published_us", sa.BigInteger, nullable=True),
+    sa.Column("deleted_us", sa.BigInteger, nullable=True),
+    sa.Column("search_text", sa.Text, nullable=False),
+    sa.Column("document", sa.Text, nullable=False),
+    sa.Index("ix_events_start_ts_id", "start_ts", "id"),
+    sa.Index("ix_events_updated_us_id", "updated_us", "id"),
+    sa.Index("ix_events_spanning_last_end_ts", "spanning", "last_end_ts"),
+    sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
+)
+
+event_tags = sa.Table(
+    "event_tags",
+    metadata,
+    sa.Column(
+        "event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("tag", sa.String(50), primary_key=True),
+    sa.Index("ix_event_tags_tag_event_id", "tag", "event_id"),
+)
+
+occurrences = sa.Table(
+    "occurrences",
+    metadata,
+    sa.Column(
+        "event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("start_ts", sa.BigInteger, primary_key=True),
+    sa.Column("end_ts", sa.BigInteger, nullable=False),
+    sa.Column("long", sa.Boolean, nullable=False),
+    sa.Index("ix_occurrences_start_ts_event_id", "start_ts", "event_id"),
+    sa.Index("ix_occurrences_long_end_ts", "long", "end_ts"),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("last_used_us", sa.BigInteger, nullable=True),
+    sa.Column("revoked_us", sa.BigInteger, nullable=True),
+)

@@ -1,0 +1,1 @@
+"""Pure renderers, one per output; none touches the database."""

@@ -1,0 +1,104 @@
+"""Settings: the only reader of the environment.
+
+Every setting has the ``CALENDAR_`` prefix in the environment (``CALENDAR_DATABASE_URL``...).
+``.env.example`` lists each one with its default; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "change-me-this-is-not-a-secret"
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told from outside; one instance, passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="CALENDAR_", extra="forbid", frozen=True)
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="'production' refuses unsafe values (http URLs, default secret)."
+    )
+    database_url: str = Field(
+        "sqlite:///./calendar.db",
+        description="sqlite:///path/to/file.db (embedded) or postgresql://user@host/db.",
+    )
+    base_url: str = Field(
+        "http://127.0.0.1:8000", description="Public URL of the service, used in every link."
+    )
+    secret_key: str = Field(DEFAULT_SECRET, description="Secret for signed values; set it in production.")
+    default_timezone: str = Field("Europe/Paris", description="IANA zone for events that name none.")
+    default_language: str = Field("fr", description="Language of plain-string text and fallback.")
+    languages: list[str] = Field(["fr", "en"], description="Languages events may be written in.")
+    organisation_name: str = Field("Calendrier solidaire", description="Shown in feeds and pages.")
+    feeds_dir: Path = Field(Path("feeds"), description="Folder of the feeds/*.toml definitions.")
+    cors_origins: list[str] = Field(["*"], description="Origins allowed to read the public API.")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1_000, description="Largest request body accepted, in bytes (413 beyond)."
+    )
+    page_size: int = Field(50, ge=1, le=500, description="Default number of items in a page.")
+    max_page_size: int = Field(500, ge=1, le=5_000, description="Largest `limit` a client may ask.")
+    max_occurrences: int = Field(
+        1_000, ge=1, le=100_000, description="Cap on the occurrences one recurring event expands to."
+    )
+    occurrence_horizon_days: int = Field(
+        1_100, ge=30, description="How far ahead open-ended recurrences are stored, in days."
+    )
+    max_window_days: int = Field(
+        800, ge=1, description="Longest from/to window /api/occurrences expands, in days."
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("base_url must be an absolute http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        scheme = value.split(":", 1)[0]
+        if scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ValueError("database_url must start with sqlite:/// or postgresql://")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.default_language not in self.languages:
+            raise ValueError(
+                f"default_language {self.default_language!r} is not in languages {self.languages}"
+            )
+        if self.environment == "production":
+            problems = []
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                problems.append("CALENDAR_SECRET_KEY must be set to at least 32 random characters")
+            parts = urlsplit(self.base_url)
+            if parts.scheme != "https":
+                problems.append("CALENDAR_BASE_URL must be an https URL")
+            if parts.hostname in ("localhost", "127.0.0.1", "::1"):
+                problems.append("CALENDAR_BASE_URL must be the public host, not localhost")
+            if problems:
+                raise ValueError("unsafe production settings: " + "; ".join(problems))
+        return self
+
+    @property
+    def database_kind(self) -> Literal["sqlite", "postgresql"]:
+        """Which engine the database URL names."""
+        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"

@@ -1,0 +1,382 @@
+"""The JSON API: events, occurrences, categories and tokens. Handlers parse, call, render."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from calendar_service.dates import epoch, utc_now
+from calendar_service.db import events as store
+from calendar_service.db import tokens as token_store
+from calendar_service.db.connection import Storage
+from calendar_service.errors import (
+    Gone,
+    NotFound,
+    PreconditionFailed,
+    Unauthorized,
+    ValidationFailed,
+    validation_errors,
+)
+from calendar_service.models import EventIn
+from calendar_service.normalise import normalise_event
+from calendar_service.render.jsonapi import event_json, occurrence_json, timestamp, tombstone_json
+from calendar_service.schedule import Schedule, schedule_of
+from calendar_service.settings import Settings
+from calendar_service.vocabulary import CATEGORIES, STATUSES
+from calendar_service.web.auth import optional_token, require_role
+from calendar_service.web.inputs import PATCH_TYPES, QueryReader, read_json
+
+STATES = ("draft", "published", "pending")
+READ_ONLY = ("id", "sequence", "created_at", "updated_at", "published_at", "links", "deleted")
+LOCALIZED_PATHS = (("title",), ("summary",), ("description",), ("price",), ("image", "alt"))
+LOCALIZED_PATHS += (("accessibility", "note"), ("audience", "note"))
+DEFAULT_WINDOW = timedelta(days=90)
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A JSON response serialised with orjson (several times faster than the stdlib)."""
+    return Response(orjson.dumps(data), status, headers, media_type="application/json")
+
+
+def _context(request: Request) -> tuple[Settings, Storage]:
+    return request.app.state.settings, request.app.state.storage
+
+
+def parse_event(data: Any, settings: Settings) -> EventIn:
+    """Validate a client's event document into its canonical form (422 listing every field)."""
+    if isinstance(data, dict):
+        read_only = [
+            {"field": name, "message": "read-only: set by the service"}
+            for name in READ_ONLY
+            if name in data
+        ]
+        if read_only:
+            raise ValidationFailed("the body sets read-only fields", errors=read_only)
+    try:
+        event = EventIn.model_validate(
+            data,
+            context={"default_language": settings.default_language, "languages": settings.languages},
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        raise ValidationFailed(
+            f"{len(errors)} field{'s' if len(errors) > 1 else ''} to correct", errors=errors
+        ) from None
+    return normalise_event(
+        event,
+        default_timezone=settings.default_timezone,
+        default_language=settings.default_language,
+        max_occurrences=settings.max_occurrences,
+    )
+
+
+def schedule_for(event: EventIn, settings: Settings) -> Schedule:
+    """The stored schedule of a normalised event under these settings."""
+    return schedule_of(
+        event,
+        now=utc_now(),
+        horizon_days=settings.occurrence_horizon_days,
+        cap=settings.max_occurrences,
+    )
+
+
+def _etag(event: store.StoredEvent, lang: str | None) -> str:
+    return f'"{event.etag_version}{"-" + lang if lang else ""}"'
+
+
+def _etag_versions(header: str) -> set[str]:
+    """The event versions named by an ``If-Match`` header (weak tags never match)."""
+    versions = set()
+    for tag in header.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            continue
+        parts = tag.strip('"').split("-")
+        versions.add("-".join(parts[:2]))
+    return versions
+
+
+def _check_if_match(request: Request, event: store.StoredEvent) -> None:
+    header = request.headers.get("if-match")
+    if header is None or header.strip() == "*":
+        return
+    if event.etag_version not in _etag_versions(header):
+        raise PreconditionFailed(
+            f"the event is now at version {_etag(event, None)}; read it again before changing it"
+        )
+
+
+async def _visible_event(request: Request, key: str) -> store.StoredEvent:
+    """The event named in the path, as the caller may see it (404 / 410 otherwise)."""
+    _, storage = _context(request)
+    event = await store.get_event(storage, key=key)
+    if event is None:
+        raise NotFound(f"no event {key!r}")
+    if event.state != "published" and await optional_token(request) is None:
+        raise NotFound(f"no event {key!r}")
+    if event.deleted_us is not None:
+        raise Gone(f"event {key!r} was deleted on {timestamp(event.deleted_us)}")
+    return event
+
+
+def _filter(reader: QueryReader, token: token_store.Token | None) -> store.EventFilter:
+    states = reader.choices("state", STATES) or ["published"]
+    if states != ["published"] and token is None:
+        raise Unauthorized("listing unpublished events (state=...) needs a token")
+    flt = store.EventFilter(
+        from_ts=reader.instant("from"),
+        to_ts=reader.instant("to"),
+        categories=reader.choices("category", CATEGORIES),
+        tags=[t.lower() for t in reader.choices("tag", None)],
+        statuses=reader.choices("status", STATUSES),
+        states=states,
+        q=reader.text("q") or "",
+    )
+    since = reader.instant("updated_since")
+    if since is not None:
+        flt.updated_since_us = since * 1_000_000
+    if flt.from_ts is not None and flt.to_ts is not None and flt.to_ts <= flt.from_ts:
+        reader.fail("to", "must be after 'from'")
+    return flt
+
+
+async def list_events(request: Request) -> Response:
+    settings, storage = _context(request)
+    reader = QueryReader(request, settings)
+    flt = _filter(reader, await optional_token(request))
+    lang = reader.language()
+    limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
+    cursor = reader.text("cursor")
+    reader.check()
+    found, next_cursor = await store.list_events(storage, flt=flt, limit=limit, cursor=cursor)
+    items = [
+        tombstone_json(e)
+        if e.deleted_us is not None
+        else event_json(
+            e, lang=lang, default_language=settings.default_language, base_url=settings.base_url
+        )
+        for e in found
+    ]
+    return json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def list_occurrences(request: Request) -> Response:
+    settings, storage = _context(request)
+    reader = QueryReader(request, settings)
+    flt = _filter(reader, await optional_token(request))
+    lang = reader.language()
+    limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
+    cursor = reader.text("cursor")
+    from_ts = flt.from_ts if flt.from_ts is not None else epoch(utc_now())
+    to_ts = flt.to_ts if flt.to_ts is not None else from_ts + int(DEFAULT_WINDOW.total_seconds())
+    if to_ts - from_ts > settings.max_window_days * 86_400:
+        reader.fail("to", f"the window is at most {settings.max_window_days} days long")
+    if flt.updated_since_us is not None:
+        reader.fail("updated_since", "use updated_since with /api/events")
+    reader.check()
+    flt.from_ts = flt.to_ts = None
+    found, next_cursor = await store.list_occurrences(
+        storage,
+        flt=flt,
+        from_ts=from_ts,
+        to_ts=to_ts,
+        limit=limit,
+        cursor=cursor,
+        cap=settings.max_occurrences,
+    )
+    items = [
+        occurrence_json(
+            o, lang=lang, default_language=settings.default_language, base_url=settings.base_url
+        )
+        for o in found
+    ]
+    return json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def get_event(request: Request) -> Response:
+    settings, _ = _context(request)
+    reader = QueryReader(request, settings)
+    lang = reader.language()
+    reader.check()
+    event = await _visible_event(request, request.path_params["key"])
+    etag = _etag(event, lang)
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and (if_none_match.strip() == "*" or etag in if_none_match.split(", ")):
+        return Response(status_code=304, headers=headers)
+    body = event_json(
+        event, lang=lang, default_language=settings.default_language, base_url=settings.base_url
+    )
+    return json_response(body, headers=headers)
+
+
+async def create_event(request: Request) -> Response:
+    settings, storage = _context(request)
+    await require_role(request, "editor")
+    data = await read_json(request, max_bytes=settings.max_body_bytes)
+    event = parse_event(data, settings)
+    stored = await store.create_event(
+        storage,
+        event=event,
+        schedule=schedule_for(event, settings),
+        default_language=settings.default_language,
+        base_url=settings.base_url,
+    )
+    body = event_json(
+        stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
+    )
+    headers = {"Location": body["links"]["self"], "ETag": _etag(stored, None)}
+    return json_response(body, 201, headers)
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7396 JSON merge patch: objects merge, ``null`` removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _localize_patch(patch: dict[str, Any], default_language: str) -> dict[str, Any]:
+    """A plain string given for a text field patches only the default language."""
+    patch = dict(patch)
+    for path in LOCALIZED_PATHS:
+        holder: Any = patch
+        for part in path[:-1]:
+            holder = holder.get(part) if isinstance(holder, dict) else None
+        if isinstance(holder, dict) and isinstance(holder.get(path[-1]), str):
+            if len(path) > 1:
+                holder = dict(holder)
+                patch[path[0]] = holder
+            holder[path[-1]] = {default_language: holder[path[-1]]}
+    return patch
+
+
+async def update_event(request: Request) -> Response:
+    settings, storage = _context(request)
+    await require_role(request, "editor")
+    patch = await read_json(request, max_bytes=settings.max_body_bytes, types=PATCH_TYPES)
+    if not isinstance(patch, dict):
+        raise ValidationFailed(
+            "a patch is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
+        )
+    key = request.path_params["key"]
+    for _attempt in range(5):
+        current = await _visible_event(request, key)
+        _check_if_match(request, current)
+        if "uid" in patch and patch["uid"] != current.uid:
+            raise ValidationFailed(
+                "the uid never changes", errors=[{"field": "uid", "message": "read-only"}]
+            )
+        document = {**current.document, "uid": current.uid, "slug": current.slug}
+        document["state"] = current.state
+        merged = merge_patch(document, _localize_patch(patch, settings.default_language))
+        event = parse_event(merged, settings)
+        try:
+            stored = await store.update_event(
+                storage, current=current, event=event, schedule=schedule_for(event, settings)
+            )
+        except PreconditionFailed:
+            if request.headers.get("if-match"):
+                raise
+            continue  # changed meanwhile: apply the patch to the new version
+        body = event_json(
+            stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
+        )
+        return json_response(body, headers={"ETag": _etag(stored, None)})
+    raise PreconditionFailed("the event kept changing while this patch was applied; try again")
+
+
+async def delete_event(request: Request) -> Response:
+    _, storage = _context(request)
+    await require_role(request, "editor")
+    current = await _visible_event(request, request.path_params["key"])
+    _check_if_match(request, current)
+    await store.delete_event(storage, current=current)
+    return Response(status_code=204)
+
+
+async def list_categories(request: Request) -> Response:
+    settings, _ = _context(request)
+    reader = QueryReader(request, settings)
+    lang = reader.language()
+    reader.check()
+    items = [
+        {"id": key, "label": labels[lang] if lang else labels} for key, labels in CATEGORIES.items()
+    ]
+    return json_response({"items": items}, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# --- tokens (admin) -------------------------------------------------------------------------
+
+
+def _token_json(token: token_store.Token) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "role": token.role,
+        "prefix": token.prefix,
+        "created_at": timestamp(token.created_us),
+        "revoked_at": timestamp(token.revoked_us),
+    }
+
+
+async def list_tokens(request: Request) -> Response:
+    _, storage = _context(request)
+    await require_role(request, "admin")
+    found = await token_store.list_tokens(storage)
+    return json_response({"items": [_token_json(t) for t in found]})
+
+
+async def create_token(request: Request) -> Response:
+    settings, storage = _context(request)
+    await require_role(request, "admin")
+    data = await read_json(request, max_bytes=settings.max_body_bytes)
+    errors = []
+    if not isinstance(data, dict):
+        raise ValidationFailed("send {\"name\": ..., \"role\": ...}", errors=[])
+    name, role = data.get("name"), data.get("role", "editor")
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+        errors.append({"field": "name", "message": "a name of 1 to 100 characters is required"})
+    if role not in token_store.ROLES:
+        errors.append({"field": "role", "message": "role is 'editor' or 'admin'"})
+    unknown = set(data) - {"name", "role"}
+    errors.extend({"field": f, "message": "unknown field"} for f in sorted(unknown))
+    if errors:
+        raise ValidationFailed("the token request is not valid", errors=errors)
+    token, secret = await token_store.create_token(storage, name=name.strip(), role=role)
+    return json_response({**_token_json(token), "token": secret}, 201)
+
+
+async def revoke_token(request: Request) -> Response:
+    _, storage = _context(request)
+    await require_role(request, "admin")
+    raw = request.path_params["token_id"]
+    if not raw.isdigit() or not await token_store.revoke_token(storage, token_id=int(raw)):
+        raise NotFound(f"no live token {raw!r}")
+    return Response(status_code=204)
+
+
+routes = [
+    Route("/api/events", list_events, methods=["GET"]),
+    Route("/api/events", create_event, methods=["POST"]),
+    Route("/api/occurrences", list_occurrences, methods=["GET"]),
+    Route("/api/events/{key}", get_event, methods=["GET"]),
+    Route("/api/events/{key}", update_event, methods=["PATCH"]),
+    Route("/api/events/{key}", delete_event, methods=["DELETE"]),
+    Route("/api/categories", list_categories, methods=["GET"]),
+    Route("/api/tokens", list_tokens, methods=["GET"]),
+    Route("/api/tokens", create_token, methods=["POST"]),
+    Route("/api/tokens/{token_id}", revoke_token, methods=["DELETE"]),
+]

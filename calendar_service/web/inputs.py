@@ -1,0 +1,108 @@
+"""Reading requests: JSON bodies within limits, and query parameters with named errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from calendar_service.dates import epoch, lenient_localize, zone
+from calendar_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from calendar_service.settings import Settings
+
+JSON_TYPES = ("application/json",)
+PATCH_TYPES = ("application/merge-patch+json", "application/json")
+
+
+async def read_json(request: Request, *, max_bytes: int, types: tuple[str, ...] = JSON_TYPES) -> Any:
+    """The request's JSON body; 415 for another type, 413 past ``max_bytes``, 400 if malformed."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in types:
+        raise UnsupportedMediaType(
+            f"send the body as {' or '.join(types)}"
+            + (f", not {media_type}" if media_type else " (Content-Type is missing)")
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(f"the body is {declared} bytes; at most {max_bytes} are accepted")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the body is over {max_bytes} bytes, the most accepted")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise BadRequest("the body is empty; send a JSON object")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+class QueryReader:
+    """Reads query parameters, collecting every problem to report them together (400)."""
+
+    def __init__(self, request: Request, settings: Settings) -> None:
+        self.params = request.query_params
+        self.settings = settings
+        self.errors: list[dict[str, str]] = []
+
+    def fail(self, name: str, message: str) -> None:
+        self.errors.append({"field": name, "message": message})
+
+    def check(self) -> None:
+        if self.errors:
+            raise BadRequest("some query parameters are not valid", errors=self.errors)
+
+    def text(self, name: str, *, max_length: int = 200) -> str | None:
+        value = self.params.get(name)
+        if value is not None and len(value) > max_length:
+            self.fail(name, f"at most {max_length} characters")
+            return None
+        return value
+
+    def choices(self, name: str, allowed: Any) -> list[str]:
+        """Values given as ``name=a&name=b`` or ``name=a,b``, each one of ``allowed``."""
+        values = [v.strip() for raw in self.params.getlist(name) for v in raw.split(",") if v.strip()]
+        for value in values:
+            if allowed is not None and value not in allowed:
+                self.fail(name, f"unknown value {value!r}; expected one of {', '.join(allowed)}")
+        return values
+
+    def integer(self, name: str, *, default: int, lo: int, hi: int) -> int:
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return default
+        if not raw.isdigit() or not lo <= int(raw) <= hi:
+            self.fail(name, f"must be a whole number from {lo} to {hi}")
+            return default
+        return int(raw)
+
+    def instant(self, name: str) -> int | None:
+        """A date (start of that day) or date-time; naive values are in the default zone."""
+        raw = self.params.get(name)
+        if raw is None or raw == "":
+            return None
+        tz = zone(self.settings.default_timezone)
+        try:
+            if len(raw) == 10:
+                moment = datetime.combine(date.fromisoformat(raw), datetime.min.time())
+            else:
+                moment = datetime.fromisoformat(raw.replace(" ", "+"))
+        except ValueError:
+            self.fail(name, f"{raw!r} is not a date (2027-05-04) or date-time")
+            return None
+        if moment.tzinfo is None:
+            moment = lenient_localize(moment, tz)
+        return epoch(moment.astimezone(UTC))
+
+    def language(self) -> str | None:
+        lang = self.params.get("lang")
+        if lang is not None and lang not in self.settings.languages:
+            self.fail("lang", f"unknown language {lang!r}; use {', '.join(self.settings.languages)}")
+            return None
+        return lang

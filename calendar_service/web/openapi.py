@@ -1,0 +1,315 @@
+"""The OpenAPI 3.1 document of the JSON API, built from the pydantic models."""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import orjson
+from pydantic.json_schema import models_json_schema
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from calendar_service import __version__
+from calendar_service.models import (
+    Category,
+    EventIn,
+    EventOut,
+    EventPage,
+    OccurrenceOut,
+    OccurrencePage,
+    Problem,
+    Tombstone,
+)
+from calendar_service.vocabulary import CATEGORIES, STATUSES
+
+REF = "#/components/schemas/{model}"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _param(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+FILTERS = [
+    _param("from", "Only what ends after this date or date-time (default zone if no offset)."),
+    _param("to", "Only what starts before this date or date-time."),
+    _param(
+        "category",
+        "One or more categories (repeat or comma-separate).",
+        {"type": "string", "examples": list(CATEGORIES)},
+    ),
+    _param("tag", "One or more tags; an event matches any of them."),
+    _param("q", "Words that must all appear in the text (accents and case ignored)."),
+    _param("status", "One or more statuses.", {"type": "string", "examples": list(STATUSES)}),
+    _param("state", "draft, published (default) or pending; other than published needs a token."),
+    _param("lang", "Flatten text maps to this language (falls back to the default)."),
+    _param("limit", "Items per page.", {"type": "integer", "minimum": 1}),
+    _param("cursor", "The next_cursor of the previous page."),
+]
+KEY = {
+    "name": "key",
+    "in": "path",
+    "required": True,
+    "description": "The event's numeric id or its slug.",
+    "schema": {"type": "string"},
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+
+
+def _json(description: str, schema: dict[str, Any], headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+ERRORS_READ = {"400": _problem("A query parameter is not valid.")}
+ERRORS_WRITE = {
+    "400": _problem("The body is not valid JSON."),
+    "401": _problem("No token, or an unknown one."),
+    "403": _problem("The token's role may not do this."),
+    "413": _problem("The body is too large."),
+    "415": _problem("The body is not JSON."),
+    "422": _problem("The event is not valid; `errors` names each field."),
+}
+ETAG = {"ETag": {"description": "The event's version.", "schema": {"type": "string"}}}
+IF_MATCH = {
+    "name": "If-Match",
+    "in": "header",
+    "required": False,
+    "description": "Refuse the change (412) unless the event is still at this ETag.",
+    "schema": {"type": "string"},
+}
+TOKEN_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "role": {"enum": ["editor", "admin"]},
+        "prefix": {"type": "string"},
+        "created_at": {"type": "string"},
+        "revoked_at": {"type": ["string", "null"]},
+        "token": {"type": "string", "description": "Only in the answer to its creation."},
+    },
+}
+SECURED = [{"bearer": []}]
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    """The whole document; built once per process."""
+    _, schemas = models_json_schema(
+        [
+            (EventIn, "validation"),
+            (EventOut, "serialization"),
+            (Tombstone, "serialization"),
+            (OccurrenceOut, "serialization"),
+            (EventPage, "serialization"),
+            (OccurrencePage, "serialization"),
+            (Category, "serialization"),
+            (Problem, "serialization"),
+        ],
+        ref_template=REF,
+    )
+    paths: dict[str, Any] = {
+        "/api/events": {
+            "get": {
+                "summary": "List events (series)",
+                "description": "Ordered by start; with `updated_since`, by last change and "
+                "including tombstones of deleted events.",
+                "parameters": [
+                    *FILTERS,
+                    _param("updated_since", "Only events changed since this instant, tombstones included."),
+                ],
+                "responses": {"200": _json("A page of events.", _ref("EventPage")), **ERRORS_READ},
+            },
+            "post": {
+                "summary": "Create an event",
+                "security": SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("EventIn")}},
+                },
+                "responses": {
+                    "201": _json(
+                        "Created.",
+                        _ref("EventOut"),
+                        {**ETAG, "Location": {"description": "The event's URL.", "schema": {"type": "string"}}},
+                    ),
+                    "409": _problem("The uid or slug is taken."),
+                    **ERRORS_WRITE,
+                },
+            },
+        },
+        "/api/occurrences": {
+            "get": {
+                "summary": "List dated occurrences in a window, recurrences expanded",
+                "description": "Default window: now to 90 days ahead.",
+                "parameters": FILTERS,
+                "responses": {"200": _json("A page of occurrences.", _ref("OccurrencePage")), **ERRORS_READ},
+            }
+        },
+        "/api/events/{key}": {
+            "parameters": [KEY],
+            "get": {
+                "summary": "One event",
+                "parameters": [_param("lang", "Flatten text maps to this language.")],
+                "responses": {
+                    "200": _json("The event.", _ref("EventOut"), ETAG),
+                    "304": {"description": "Not modified (If-None-Match)."},
+                    "404": _problem("No such event."),
+                    "410": _problem("The event was deleted."),
+                },
+            },
+            "patch": {
+                "summary": "Change an event (JSON merge patch)",
+                "description": "Fields given replace the stored ones; `null` removes one; a plain "
+                "string for a text field changes the default language only. SEQUENCE is bumped "
+                "when time, place or status change.",
+                "security": SECURED,
+                "parameters": [IF_MATCH],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/merge-patch+json": {"schema": {"type": "object"}},
+                        "application/json": {"schema": {"type": "object"}},
+                    },
+                },
+                "responses": {
+                    "200": _json("The changed event.", _ref("EventOut"), ETAG),
+                    "404": _problem("No such event."),
+                    "410": _problem("The event was deleted."),
+                    "412": _problem("If-Match names an old version."),
+                    **ERRORS_WRITE,
+                },
+            },
+            "delete": {
+                "summary": "Delete an event (it stays as a tombstone)",
+                "security": SECURED,
+                "parameters": [IF_MATCH],
+                "responses": {
+                    "204": {"description": "Deleted."},
+                    "401": ERRORS_WRITE["401"],
+                    "403": ERRORS_WRITE["403"],
+                    "404": _problem("No such event."),
+                    "410": _problem("Already deleted."),
+                    "412": _problem("If-Match names an old version."),
+                },
+            },
+        },
+        "/api/categories": {
+            "get": {
+                "summary": "The category vocabulary with labels",
+                "parameters": [_param("lang", "One language's labels.")],
+                "responses": {
+                    "200": _json(
+                        "Categories.",
+                        {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Category")}}},
+                    )
+                },
+            }
+        },
+        "/api/tokens": {
+            "get": {
+                "summary": "List API tokens (admin)",
+                "security": SECURED,
+                "responses": {
+                    "200": _json(
+                        "Tokens, without their secrets.",
+                        {"type": "object", "properties": {"items": {"type": "array", "items": TOKEN_SCHEMA}}},
+                    ),
+                    "401": ERRORS_WRITE["401"],
+                    "403": ERRORS_WRITE["403"],
+                },
+            },
+            "post": {
+                "summary": "Create an API token (admin); the secret is shown once",
+                "security": SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "role": {"enum": ["editor", "admin"]},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {"201": _json("The token with its secret.", TOKEN_SCHEMA), **ERRORS_WRITE},
+            },
+        },
+        "/api/tokens/{token_id}": {
+            "parameters": [
+                {"name": "token_id", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "delete": {
+                "summary": "Revoke an API token (admin)",
+                "security": SECURED,
+                "responses": {
+                    "204": {"description": "Revoked."},
+                    "401": ERRORS_WRITE["401"],
+                    "403": ERRORS_WRITE["403"],
+                    "404": _problem("No such live token."),
+                },
+            },
+        },
+        "/api/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {"200": _json("OpenAPI 3.1.", {"type": "object"})},
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Liveness and database check",
+                "responses": {
+                    "200": _json("Healthy.", {"type": "object"}),
+                    "503": _json("The database does not answer.", {"type": "object"}),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Calendar service API",
+            "version": __version__,
+            "description": "Events of the association: read freely, write with a bearer token. "
+            "Errors are application/problem+json (RFC 9457).",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+async def openapi(request: Request) -> Response:
+    return Response(
+        orjson.dumps(openapi_document()),
+        media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+routes = [Route("/api/openapi.json", openapi, methods=["GET"])]

@@ -1,0 +1,118 @@
+"""Fixtures: database URL (SQLite and PostgreSQL) -> settings -> app -> client, and tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from starlette.testclient import TestClient
+
+from calendar_service.app import create_app
+from calendar_service.db.connection import Storage, migrate
+from calendar_service.db.tokens import create_token
+from calendar_service.settings import Settings
+
+POSTGRES_SERVER = os.environ.get(
+    "CALENDAR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_SERVER, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database of each kind; PostgreSQL ones are dropped afterwards."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'calendar.db'}"
+        return
+    name = f"calendar_test_{uuid.uuid4().hex[:12]}"
+    try:
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        message = f"PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: the PostgreSQL tests must run)")
+        pytest.skip(message)
+    try:
+        yield POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "base_url": "http://testserver",
+        "environment": "development",
+        **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture
+def migrated(settings: Settings) -> Settings:
+    migrate(settings.database_url)
+    return settings
+
+
+def run_on(settings: Settings, work):  # type: ignore[no-untyped-def]
+    """Run ``work(storage)`` on its own connection, outside any app."""
+
+    async def main():  # type: ignore[no-untyped-def]
+        storage = Storage(settings.database_url)
+        await storage.connect()
+        try:
+            return await work(storage)
+        finally:
+            await storage.disconnect()
+
+    return asyncio.run(main())
+
+
+@pytest.fixture
+def tokens(migrated: Settings) -> dict[str, str]:
+    """Secrets of an editor, an admin and a revoked token."""
+
+    async def make(storage: Storage) -> dict[str, str]:
+        from calendar_service.db.tokens import revoke_token
+
+        _, editor = await create_token(storage, name="editor", role="editor")
+        _, admin = await create_token(storage, name="admin", role="admin")
+        revoked_token, revoked = await create_token(storage, name="old", role="admin")
+        await revoke_token(storage, token_id=revoked_token.id)
+        return {"editor": editor, "admin": admin, "revoked": revoked}
+
+    return run_on(migrated, make)  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def client(migrated: Settings, tokens: dict[str, str]) -> Iterator[TestClient]:
+    with TestClient(create_app(migrated)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def editor(tokens: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['editor']}"}
+
+
+@pytest.fixture
+def admin(tokens: dict[str, str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['admin']}"}

@@ -9,6 +9,7 @@ of failing.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -17,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import databases
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
+_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -95,9 +98,35 @@ class Storage:
         if values:
             await self._database.execute_many(query, list(values))
 
+    async def lock(self, key: str) -> None:
+        """Hold a lock named ``key`` until the current transaction ends.
+
+        SQLite writers are already one at a time; PostgreSQL takes an advisory lock, so that
+        two writers choosing the same new name (a slug) do it one after the other.
+        """
+        if self.kind == "postgresql":
+            await self._database.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext(:key))").bindparams(key=key)
+            )
+
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[None]:
-        """All queries of this task inside the block commit together, or not at all."""
+        """All queries of this task inside the block commit together, or not at all.
+
+        A transaction opened inside another one of the same task joins it.
+        """
+        if _in_transaction.get():
+            yield
+            return
+        marker = _in_transaction.set(True)
+        try:
+            async with self._transaction():
+                yield
+        finally:
+            _in_transaction.reset(marker)
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
         if self.kind == "postgresql":
             async with self._database.transaction():
                 yield

@@ -218,7 +218,9 @@ async def _insert(
             raise Conflict(f"slug {event.slug!r} is already used by event {clash['id']}")
         slug = event.slug
     else:
-        slug = await _free_slug(storage, default_slug(event, default_language))
+        base = default_slug(event, default_language)
+        await storage.lock("slug:" + base)
+        slug = await _free_slug(storage, base)
     uid = event.uid or f"{uuid.uuid4()}@{urlsplit(base_url).hostname or 'calendar'}"
     stamp = now_us()
     row = await storage.fetch_one(
@@ -345,10 +347,15 @@ async def insert_many(
 # --- reads ------------------------------------------------------------------------------------
 
 
-async def get_event(storage: Storage, *, key: str) -> StoredEvent | None:
-    """The event whose id (all digits) or slug is ``key``, tombstones included."""
+async def get_event(storage: Storage, *, key: str, for_update: bool = False) -> StoredEvent | None:
+    """The event whose id (all digits) or slug is ``key``, tombstones included.
+
+    ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite writers are
+    already one at a time), so a read-modify-write cannot lose a concurrent change.
+    """
     condition = events.c.id == int(key) if key.isdigit() and len(key) < 10 else events.c.slug == key
-    row = await storage.fetch_one(sa.select(events).where(condition))
+    query = sa.select(events).where(condition)
+    row = await storage.fetch_one(query.with_for_update() if for_update else query)
     return _record(row) if row is not None else None
 
 

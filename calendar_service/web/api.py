@@ -112,13 +112,15 @@ def _check_if_match(request: Request, event: store.StoredEvent) -> None:
         )
 
 
-async def _visible_event(request: Request, key: str) -> store.StoredEvent:
+async def _visible_event(
+    request: Request, key: str, *, authenticated: bool | None = None, for_update: bool = False
+) -> store.StoredEvent:
     """The event named in the path, as the caller may see it (404 / 410 otherwise)."""
     _, storage = _context(request)
-    event = await store.get_event(storage, key=key)
-    if event is None:
-        raise NotFound(f"no event {key!r}")
-    if event.state != "published" and await optional_token(request) is None:
+    if authenticated is None:
+        authenticated = await optional_token(request) is not None
+    event = await store.get_event(storage, key=key, for_update=for_update)
+    if event is None or (event.state != "published" and not authenticated):
         raise NotFound(f"no event {key!r}")
     if event.deleted_us is not None:
         raise Gone(f"event {key!r} was deleted on {timestamp(event.deleted_us)}")
@@ -271,9 +273,11 @@ async def update_event(request: Request) -> Response:
         raise ValidationFailed(
             "a patch is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
         )
-    key = request.path_params["key"]
-    for _attempt in range(5):
-        current = await _visible_event(request, key)
+    # Read, merge and write under the row's lock: concurrent patches apply one after another.
+    async with storage.transaction():
+        current = await _visible_event(
+            request, request.path_params["key"], authenticated=True, for_update=True
+        )
         _check_if_match(request, current)
         if "uid" in patch and patch["uid"] != current.uid:
             raise ValidationFailed(
@@ -283,27 +287,24 @@ async def update_event(request: Request) -> Response:
         document["state"] = current.state
         merged = merge_patch(document, _localize_patch(patch, settings.default_language))
         event = parse_event(merged, settings)
-        try:
-            stored = await store.update_event(
-                storage, current=current, event=event, schedule=schedule_for(event, settings)
-            )
-        except PreconditionFailed:
-            if request.headers.get("if-match"):
-                raise
-            continue  # changed meanwhile: apply the patch to the new version
-        body = event_json(
-            stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
+        stored = await store.update_event(
+            storage, current=current, event=event, schedule=schedule_for(event, settings)
         )
-        return json_response(body, headers={"ETag": _etag(stored, None)})
-    raise PreconditionFailed("the event kept changing while this patch was applied; try again")
+    body = event_json(
+        stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
+    )
+    return json_response(body, headers={"ETag": _etag(stored, None)})
 
 
 async def delete_event(request: Request) -> Response:
     _, storage = _context(request)
     await require_role(request, "editor")
-    current = await _visible_event(request, request.path_params["key"])
-    _check_if_match(request, current)
-    await store.delete_event(storage, current=current)
+    async with storage.transaction():
+        current = await _visible_event(
+            request, request.path_params["key"], authenticated=True, for_update=True
+        )
+        _check_if_match(request, current)
+        await store.delete_event(storage, current=current)
     return Response(status_code=204)
 
 

@@ -1,0 +1,34 @@
+# The README's commands. Each bootstraps .venv itself, so a fresh clone needs nothing else.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+
+.PHONY: run test check bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)  ## migrate, load the demo events into an empty database, serve on HOST:PORT
+	$(BIN)/calendar-service migrate
+	$(BIN)/calendar-service demo --if-empty
+	$(BIN)/calendar-service serve --host $(HOST) --port $(PORT)
+
+test: $(STAMP)  ## the whole suite (PostgreSQL tests skip without a server, fail in CI)
+	$(BIN)/python -m pytest
+
+check: $(STAMP)  ## lint and type-check
+	$(BIN)/ruff check calendar_service tests benchmarks
+	$(BIN)/ruff format --check calendar_service tests benchmarks
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## API benchmark, 1,000 vs 100,000 events, both databases
+	$(BIN)/python benchmarks/bench_api.py
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -25,8 +25,10 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
-        lines = [f"  CALENDAR_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
-                 for e in exc.errors()]
+        lines = [
+            f"  CALENDAR_{'_'.join(map(str, e['loc'])).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        ]
         raise click.ClickException("invalid settings:\n" + "\n".join(lines)) from None
 
 
@@ -145,8 +147,9 @@ def demo(ctx: click.Context, if_empty: bool, today: Any) -> None:
         return count
 
     count = run_with_storage(settings, load)
-    click.echo(f"loaded {count} demo events" if count else "database not empty: nothing loaded",
-               err=True)
+    click.echo(
+        f"loaded {count} demo events" if count else "database not empty: nothing loaded", err=True
+    )
 
 
 async def _create(storage: Storage, settings: Settings, event: Any) -> store.StoredEvent:

@@ -48,7 +48,7 @@ def lenient_localize(naive: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
 
 
 def to_local(value: datetime, tz: zoneinfo.ZoneInfo) -> datetime:
-    """The naive wall-clock time in ``tz`` of ``value`` (naive values are taken as already local)."""
+    """The naive wall-clock time in ``tz`` of ``value`` (naive values are already local)."""
     if value.tzinfo is None:
         localize(value, tz)
         return value

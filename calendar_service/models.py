@@ -74,7 +74,7 @@ def _localized(value: Any, info: ValidationInfo, max_length: int) -> dict[str, s
     if isinstance(value, str):
         value = {default: value}
     if not isinstance(value, dict):
-        raise ValueError("must be a text or a map of language to text, such as {\"fr\": \"...\"}")
+        raise ValueError('must be a text or a map of language to text, such as {"fr": "..."}')
     result: dict[str, str] = {}
     for lang, text in value.items():
         if lang not in languages:
@@ -85,7 +85,9 @@ def _localized(value: Any, info: ValidationInfo, max_length: int) -> dict[str, s
             raise ValueError(f"the {lang!r} text must be a string")
         text = text.strip()
         if len(text) > max_length:
-            raise ValueError(f"the {lang!r} text is {len(text)} characters long; at most {max_length}")
+            raise ValueError(
+                f"the {lang!r} text is {len(text)} characters long; at most {max_length}"
+            )
         _no_control(text.replace("\t", " "))
         if text:
             result[lang] = text
@@ -155,7 +157,9 @@ Moment = Annotated[datetime | date, BeforeValidator(lambda v: parse_moment(v, wh
 
 class Recurrence(Strict):
     rrule: str | None = Field(
-        None, max_length=500, examples=["FREQ=WEEKLY;COUNT=8", "FREQ=WEEKLY;BYDAY=TH;UNTIL=20270612"]
+        None,
+        max_length=500,
+        examples=["FREQ=WEEKLY;COUNT=8", "FREQ=WEEKLY;BYDAY=TH;UNTIL=20270612"],
     )
     rdates: list[Moment] = Field(default_factory=list, max_length=500)
     exdates: list[Moment] = Field(default_factory=list, max_length=1000)
@@ -193,7 +197,7 @@ class EventIn(Strict):
     online_url: HttpUrl | None = None
     organizer: Organizer | None = None
     partners: list[Partner] = Field(default_factory=list, max_length=30)
-    url: HttpUrl | None = Field(None, description="The \"En savoir plus\" page.")
+    url: HttpUrl | None = Field(None, description='The "En savoir plus" page.')
     registration_url: HttpUrl | None = None
     price: LocalizedShort = Field(default_factory=dict)
     image: Image | None = None

@@ -71,7 +71,10 @@ def normalise_event(
     if event.attendance_mode in ("online", "mixed") and not event.online_url:
         fail("online_url", f"an {event.attendance_mode} event needs its online_url")
     if event.location is not None and (event.location.lat is None) != (event.location.lon is None):
-        fail("location.lat" if event.location.lat is None else "location.lon", "give both lat and lon")
+        fail(
+            "location.lat" if event.location.lat is None else "location.lon",
+            "give both lat and lon",
+        )
     audience = event.audience
     if audience and audience.min_age is not None and audience.max_age is not None:
         if audience.min_age > audience.max_age:

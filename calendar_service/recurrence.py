@@ -176,14 +176,14 @@ def expand(
                 complete = False
                 break
             starts.add(value)
-    for value in rdates:
-        moment = _as_datetime(value)
+    for extra in rdates:
+        moment = _as_datetime(extra)
         if until is None or moment <= until:
             starts.add(moment)
         else:
             complete = False
-    for value in exdates:
-        starts.discard(_as_datetime(value))
+    for excluded in exdates:
+        starts.discard(_as_datetime(excluded))
     ordered = sorted(starts)
     if len(ordered) > cap:
         ordered, complete = ordered[:cap], False

@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     base_url: str = Field(
         "http://127.0.0.1:8000", description="Public URL of the service, used in every link."
     )
-    secret_key: str = Field(DEFAULT_SECRET, description="Secret for signed values; set it in production.")
-    default_timezone: str = Field("Europe/Paris", description="IANA zone for events that name none.")
+    secret_key: str = Field(
+        DEFAULT_SECRET, description="Secret for signed values; set it in production."
+    )
+    default_timezone: str = Field(
+        "Europe/Paris", description="IANA zone for events that name none."
+    )
     default_language: str = Field("fr", description="Language of plain-string text and fallback.")
     languages: list[str] = Field(["fr", "en"], description="Languages events may be written in.")
     organisation_name: str = Field("Calendrier solidaire", description="Shown in feeds and pages.")
@@ -45,7 +49,10 @@ class Settings(BaseSettings):
     page_size: int = Field(50, ge=1, le=500, description="Default number of items in a page.")
     max_page_size: int = Field(500, ge=1, le=5_000, description="Largest `limit` a client may ask.")
     max_occurrences: int = Field(
-        1_000, ge=1, le=100_000, description="Cap on the occurrences one recurring event expands to."
+        1_000,
+        ge=1,
+        le=100_000,
+        description="Cap on the occurrences one recurring event expands to.",
     )
     occurrence_horizon_days: int = Field(
         1_100, ge=30, description="How far ahead open-ended recurrences are stored, in days."

@@ -52,8 +52,11 @@ def everything(client: Any, headers: dict[str, str]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     cursor = None
     while True:
-        params = {"updated_since": "1970-01-01T00:00:00Z", "state": "draft,published,pending",
-                  "limit": "500"}
+        params = {
+            "updated_since": "1970-01-01T00:00:00Z",
+            "state": "draft,published,pending",
+            "limit": "500",
+        }
         if cursor:
             params["cursor"] = cursor
         page = client.get("/api/events", params=params, headers=headers).json()

@@ -15,7 +15,9 @@ from tests.factories import everything
 
 
 def _run(database_url: str, *args: str):  # type: ignore[no-untyped-def]
-    result = CliRunner().invoke(main, ["--database-url", database_url, *args], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["--database-url", database_url, *args], catch_exceptions=False
+    )
     return result
 
 

@@ -40,13 +40,17 @@ def test_concurrent_patches_of_one_event_are_all_applied(client, editor) -> None
 
 
 def test_concurrent_writers_on_different_events(client, editor) -> None:
-    ids = [client.post("/api/events", json=event_payload(), headers=editor).json()["id"]
-           for _ in range(WRITERS)]
+    ids = [
+        client.post("/api/events", json=event_payload(), headers=editor).json()["id"]
+        for _ in range(WRITERS)
+    ]
 
     def work(event_id: int) -> list[int]:
         url = f"/api/events/{event_id}"
         return [
-            client.patch(url, json={"start": "2027-05-07T18:30:00", "end": None}, headers=editor).status_code,
+            client.patch(
+                url, json={"start": "2027-05-07T18:30:00", "end": None}, headers=editor
+            ).status_code,
             client.patch(url, json={"status": "cancelled"}, headers=editor).status_code,
         ]
 

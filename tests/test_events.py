@@ -113,9 +113,10 @@ def test_sequence_bumps_only_when_time_place_or_status_change(client, editor) ->
     url = f"/api/events/{made['id']}"
     assert client.patch(url, json={"title": "Autre titre"}, headers=editor).json()["sequence"] == 0
     assert client.patch(url, json={"tags": ["x"]}, headers=editor).json()["sequence"] == 0
-    assert client.patch(url, json={"start": "2027-05-06T19:00:00"}, headers=editor).json()[
-        "sequence"
-    ] == 1
+    assert (
+        client.patch(url, json={"start": "2027-05-06T19:00:00"}, headers=editor).json()["sequence"]
+        == 1
+    )
     moved = client.patch(url, json={"location": {"city": "Montreuil"}}, headers=editor)
     assert moved.json()["sequence"] == 2
     cancelled = client.patch(url, json={"status": "cancelled"}, headers=editor)
@@ -133,7 +134,9 @@ def test_if_match_refuses_a_stale_version(client, editor) -> None:
     assert stale.status_code == 412
     assert stale.headers["content-type"] == "application/problem+json"
     assert client.get(url).json()["price"] == {"fr": "5 €"}
-    fresh = client.patch(url, json={"price": "7 €"}, headers={**editor, "If-Match": ok.headers["etag"]})
+    fresh = client.patch(
+        url, json={"price": "7 €"}, headers={**editor, "If-Match": ok.headers["etag"]}
+    )
     assert fresh.status_code == 200
     gone = client.delete(url, headers={**editor, "If-Match": etag})
     assert gone.status_code == 412
@@ -142,7 +145,9 @@ def test_if_match_refuses_a_stale_version(client, editor) -> None:
 def test_publishing_a_draft_sets_published_at(client, editor) -> None:
     made = create(client, editor, state="draft")
     assert made["published_at"] is None
-    published = client.patch(f"/api/events/{made['id']}", json={"state": "published"}, headers=editor)
+    published = client.patch(
+        f"/api/events/{made['id']}", json={"state": "published"}, headers=editor
+    )
     assert published.json()["published_at"] is not None
 
 
@@ -165,7 +170,9 @@ def test_delete_leaves_a_tombstone(client, editor) -> None:
 def test_uid_and_slug_can_be_given_and_must_be_unique(client, editor) -> None:
     made = create(client, editor, uid="abc-123@partner.example", slug="mon-concert")
     assert (made["uid"], made["slug"]) == ("abc-123@partner.example", "mon-concert")
-    again = client.post("/api/events", json=event_payload(uid="abc-123@partner.example"), headers=editor)
+    again = client.post(
+        "/api/events", json=event_payload(uid="abc-123@partner.example"), headers=editor
+    )
     assert again.status_code == 409
     slug_again = client.post("/api/events", json=event_payload(slug="mon-concert"), headers=editor)
     assert slug_again.status_code == 409

@@ -26,8 +26,10 @@ def _all_pages(client, url: str, params: dict[str, str]) -> list[dict]:
 
 
 def test_cursor_pages_cover_every_event_once_in_order(client, editor) -> None:
-    made = [create(client, editor, start=f"2027-05-{1 + i % 9:02d}T{10 + i % 7}:00:00", end=None)
-            for i in range(23)]
+    made = [
+        create(client, editor, start=f"2027-05-{1 + i % 9:02d}T{10 + i % 7}:00:00", end=None)
+        for i in range(23)
+    ]
     listed = _all_pages(client, "/api/events", {"limit": "4"})
     assert sorted(e["id"] for e in listed) == sorted(e["id"] for e in made)
     keys = [(e["start"], e["id"]) for e in listed]
@@ -49,7 +51,9 @@ def test_window_filter_includes_events_in_progress(client, editor) -> None:
 
 
 def test_filters_by_category_tag_status_and_text(client, editor) -> None:
-    concert = create(client, editor, category="concert", tags=["musique"], title="Concert à l'Élysée")
+    concert = create(
+        client, editor, category="concert", tags=["musique"], title="Concert à l'Élysée"
+    )
     march = create(
         client, editor, category="mobilisation", tags=["droits", "paris"], title="Marche solidaire"
     )
@@ -106,10 +110,21 @@ def test_weekly_occurrences_keep_local_time_across_dst_and_skip_exdate(client, e
 
 
 def test_occurrences_of_all_day_and_overseas_events(client, editor) -> None:
-    create(client, editor, start="2027-07-01", end="2027-07-03", all_day=True,
-           recurrence={"rrule": "FREQ=MONTHLY;COUNT=2"})
-    create(client, editor, start="2027-07-02T09:00:00", end="2027-07-02T11:00:00",
-           timezone="Indian/Mayotte")
+    create(
+        client,
+        editor,
+        start="2027-07-01",
+        end="2027-07-03",
+        all_day=True,
+        recurrence={"rrule": "FREQ=MONTHLY;COUNT=2"},
+    )
+    create(
+        client,
+        editor,
+        start="2027-07-02T09:00:00",
+        end="2027-07-02T11:00:00",
+        timezone="Indian/Mayotte",
+    )
     items = client.get("/api/occurrences?from=2027-07-01&to=2027-09-01").json()["items"]
     assert [(o["start"], o["end"]) for o in items] == [
         ("2027-07-01", "2027-07-03"),
@@ -131,13 +146,25 @@ def test_open_ended_rule_is_expanded_past_the_stored_horizon(
     migrate(settings.database_url)
     headers = {"Authorization": f"Bearer {tokens['editor']}"}
     with TestClient(create_app(settings)) as client:
-        made = create(client, headers, start="2027-01-07T14:00:00", end="2027-01-07T17:00:00",
-                      recurrence={"rrule": "FREQ=WEEKLY"})
-        far = _all_pages(client, "/api/occurrences",
-                         {"from": "2029-01-01", "to": "2029-03-01", "limit": "3"})
+        made = create(
+            client,
+            headers,
+            start="2027-01-07T14:00:00",
+            end="2027-01-07T17:00:00",
+            recurrence={"rrule": "FREQ=WEEKLY"},
+        )
+        far = _all_pages(
+            client, "/api/occurrences", {"from": "2029-01-01", "to": "2029-03-01", "limit": "3"}
+        )
         assert [o["start"][:10] for o in far] == [
-            "2029-01-04", "2029-01-11", "2029-01-18", "2029-01-25",
-            "2029-02-01", "2029-02-08", "2029-02-15", "2029-02-22",
+            "2029-01-04",
+            "2029-01-11",
+            "2029-01-18",
+            "2029-01-25",
+            "2029-02-01",
+            "2029-02-08",
+            "2029-02-15",
+            "2029-02-22",
         ]
         listed = client.get("/api/events?from=2029-01-01&to=2029-03-01").json()["items"]
         assert [e["id"] for e in listed] == [made["id"]]

@@ -18,14 +18,21 @@ def test_until_as_a_date_covers_the_whole_local_day() -> None:
     )
     assert rule == "FREQ=WEEKLY;UNTIL=20270612T215959Z"
     starts, complete = expand(
-        start=datetime(2027, 5, 1, 18, 30), rrule=rule, rdates=[], exdates=[], tz=PARIS,
-        all_day=False, cap=100,
+        start=datetime(2027, 5, 1, 18, 30),
+        rrule=rule,
+        rdates=[],
+        exdates=[],
+        tz=PARIS,
+        all_day=False,
+        cap=100,
     )
     assert complete and starts[-1] == datetime(2027, 6, 12, 18, 30)
 
 
 def test_all_day_until_stays_a_date() -> None:
-    rule = normalise_rrule("rrule:freq=daily;until=20270105", date(2027, 1, 1), PARIS, all_day=True, cap=9)
+    rule = normalise_rrule(
+        "rrule:freq=daily;until=20270105", date(2027, 1, 1), PARIS, all_day=True, cap=9
+    )
     assert rule == "FREQ=DAILY;UNTIL=20270105"
 
 
@@ -57,19 +64,32 @@ def test_bad_rules_are_explained(rule: str, message: str) -> None:
 def test_expansion_adds_rdates_removes_exdates_and_respects_the_cap() -> None:
     start = datetime(2027, 1, 7, 14)
     starts, complete = expand(
-        start=start, rrule="FREQ=WEEKLY", rdates=[datetime(2027, 1, 9, 10)],
-        exdates=[datetime(2027, 1, 14, 14)], tz=PARIS, all_day=False, cap=5,
+        start=start,
+        rrule="FREQ=WEEKLY",
+        rdates=[datetime(2027, 1, 9, 10)],
+        exdates=[datetime(2027, 1, 14, 14)],
+        tz=PARIS,
+        all_day=False,
+        cap=5,
     )
     assert not complete
     assert starts == [
-        datetime(2027, 1, 7, 14), datetime(2027, 1, 9, 10), datetime(2027, 1, 21, 14),
-        datetime(2027, 1, 28, 14), datetime(2027, 2, 4, 14),
+        datetime(2027, 1, 7, 14),
+        datetime(2027, 1, 9, 10),
+        datetime(2027, 1, 21, 14),
+        datetime(2027, 1, 28, 14),
+        datetime(2027, 2, 4, 14),
     ]
 
 
 def test_occurrence_in_the_dst_gap_is_kept_not_dropped() -> None:
     starts, _ = expand(
-        start=datetime(2027, 3, 21, 2, 30), rrule="FREQ=DAILY;COUNT=10", rdates=[], exdates=[],
-        tz=PARIS, all_day=False, cap=100,
+        start=datetime(2027, 3, 21, 2, 30),
+        rrule="FREQ=DAILY;COUNT=10",
+        rdates=[],
+        exdates=[],
+        tz=PARIS,
+        all_day=False,
+        cap=100,
     )
     assert datetime(2027, 3, 28, 2, 30) in starts

@@ -40,7 +40,10 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ({"secret_key": "x" * 40, "base_url": "http://calendar.example.org"}, "https"),
         ({"secret_key": "x" * 40, "base_url": "https://127.0.0.1"}, "localhost"),
         ({"base_url": "https://calendar.example.org"}, "CALENDAR_SECRET_KEY"),
-        ({"secret_key": "short", "base_url": "https://calendar.example.org"}, "CALENDAR_SECRET_KEY"),
+        (
+            {"secret_key": "short", "base_url": "https://calendar.example.org"},
+            "CALENDAR_SECRET_KEY",
+        ),
     ],
 )
 def test_unsafe_production_values_are_refused(values: dict[str, str], message: str) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import databases
 import sqlalchemy as sa
@@ -24,7 +24,9 @@ from alembic.config import Config
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
-_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar("in_transaction", default=False)
+_in_transaction: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "in_transaction", default=False
+)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -81,12 +83,11 @@ class Storage:
         await self._database.disconnect()
 
     async def fetch_all(self, query: ClauseElement | str) -> list[Mapping[str, Any]]:
-        rows: list[Mapping[str, Any]] = await self._database.fetch_all(query)
-        return rows
+        # databases' Record reads columns by name like a mapping (with type processing).
+        return cast(list[Mapping[str, Any]], await self._database.fetch_all(query))
 
     async def fetch_one(self, query: ClauseElement | str) -> Mapping[str, Any] | None:
-        row: Mapping[str, Any] | None = await self._database.fetch_one(query)
-        return row
+        return cast(Mapping[str, Any] | None, await self._database.fetch_one(query))
 
     async def fetch_val(self, query: ClauseElement | str) -> Any:
         return await self._database.fetch_val(query)

@@ -108,7 +108,9 @@ def search_text(event: EventIn) -> str:
         parts.extend(texts.values())
     parts.extend(event.tags)
     if event.location:
-        parts.extend(filter(None, [event.location.name, event.location.city, event.location.address]))
+        parts.extend(
+            filter(None, [event.location.name, event.location.city, event.location.address])
+        )
     if event.organizer:
         parts.append(event.organizer.name)
     parts.extend(p.name for p in event.partners)
@@ -319,7 +321,7 @@ async def delete_event(storage: Storage, *, current: StoredEvent) -> StoredEvent
 async def insert_many(
     storage: Storage, *, rows: Sequence[tuple[EventIn, Schedule, str, str]]
 ) -> None:
-    """Store many new events at once (bulk loads and benchmarks): ``(event, schedule, uid, slug)``."""
+    """Store many new events at once (bulk loads): rows of ``(event, schedule, uid, slug)``."""
     stamp = now_us()
     async with storage.transaction():
         for event, schedule, uid, slug in rows:
@@ -384,7 +386,9 @@ def decode_cursor(cursor: str, kind: str) -> tuple[int, int]:
             raise ValueError(kind)
         return int(key), int(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest("cursor is not one this listing gave out; start again without it") from None
+        raise BadRequest(
+            "cursor is not one this listing gave out; start again without it"
+        ) from None
 
 
 def _conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:
@@ -428,7 +432,9 @@ async def list_events(
         after = decode_cursor(cursor, "u") if cursor else None
         rows = await storage.fetch_all(
             sa.select(events)
-            .where(*_conditions(flt, deleted=True), *_after(events.c.updated_us, events.c.id, after))
+            .where(
+                *_conditions(flt, deleted=True), *_after(events.c.updated_us, events.c.id, after)
+            )
             .order_by(events.c.updated_us, events.c.id)
             .limit(limit + 1)
         )
@@ -501,7 +507,11 @@ async def list_occurrences(
         occurrences.c.start_ts < to_ts,
         sa.or_(occurrences.c.end_ts > from_ts, occurrences.c.start_ts >= from_ts),
     ]
-    columns = [*events.c, occurrences.c.start_ts.label("o_start"), occurrences.c.end_ts.label("o_end")]
+    columns = [
+        *events.c,
+        occurrences.c.start_ts.label("o_start"),
+        occurrences.c.end_ts.label("o_end"),
+    ]
     short = sa.select(*columns).where(
         *base, occurrences.c.long.is_(False), occurrences.c.start_ts >= from_ts - SHORT_SPAN
     )

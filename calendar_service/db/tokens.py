@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
@@ -36,16 +37,15 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _token(row: object) -> Token:
-    r = row  # a databases Record behaves as a mapping
+def _token(row: Mapping[str, Any]) -> Token:
     return Token(
-        id=r["id"],  # type: ignore[index]
-        name=r["name"],  # type: ignore[index]
-        role=r["role"],  # type: ignore[index]
-        prefix=r["prefix"],  # type: ignore[index]
-        created_us=r["created_us"],  # type: ignore[index]
-        last_used_us=r["last_used_us"],  # type: ignore[index]
-        revoked_us=r["revoked_us"],  # type: ignore[index]
+        id=row["id"],
+        name=row["name"],
+        role=row["role"],
+        prefix=row["prefix"],
+        created_us=row["created_us"],
+        last_used_us=row["last_used_us"],
+        revoked_us=row["revoked_us"],
     )
 
 

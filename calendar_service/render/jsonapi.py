@@ -99,11 +99,7 @@ def occurrence_json(
         start_text, end = day.isoformat(), (day + (last - first)).isoformat()
     else:
         start_text = start.isoformat()
-        end = (
-            from_epoch(occurrence.end_ts, tz).isoformat()
-            if doc.get("end") is not None
-            else None
-        )
+        end = from_epoch(occurrence.end_ts, tz).isoformat() if doc.get("end") is not None else None
     image = doc.get("image")
     if image:
         image = {**image, "alt": pick(image.get("alt"), lang, default_language)}

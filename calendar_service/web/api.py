@@ -34,8 +34,15 @@ from calendar_service.web.inputs import PATCH_TYPES, QueryReader, read_json
 
 STATES = ("draft", "published", "pending")
 READ_ONLY = ("id", "sequence", "created_at", "updated_at", "published_at", "links", "deleted")
-LOCALIZED_PATHS = (("title",), ("summary",), ("description",), ("price",), ("image", "alt"))
-LOCALIZED_PATHS += (("accessibility", "note"), ("audience", "note"))
+LOCALIZED_PATHS: tuple[tuple[str, ...], ...] = (
+    ("title",),
+    ("summary",),
+    ("description",),
+    ("price",),
+    ("image", "alt"),
+    ("accessibility", "note"),
+    ("audience", "note"),
+)
 DEFAULT_WINDOW = timedelta(days=90)
 
 
@@ -61,7 +68,10 @@ def parse_event(data: Any, settings: Settings) -> EventIn:
     try:
         event = EventIn.model_validate(
             data,
-            context={"default_language": settings.default_language, "languages": settings.languages},
+            context={
+                "default_language": settings.default_language,
+                "languages": settings.languages,
+            },
         )
     except ValidationError as exc:
         errors = validation_errors(exc)
@@ -346,7 +356,7 @@ async def create_token(request: Request) -> Response:
     data = await read_json(request, max_bytes=settings.max_body_bytes)
     errors = []
     if not isinstance(data, dict):
-        raise ValidationFailed("send {\"name\": ..., \"role\": ...}", errors=[])
+        raise ValidationFailed('send {"name": ..., "role": ...}', errors=[])
     name, role = data.get("name"), data.get("role", "editor")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
         errors.append({"field": "name", "message": "a name of 1 to 100 characters is required"})
@@ -354,7 +364,7 @@ async def create_token(request: Request) -> Response:
         errors.append({"field": "role", "message": "role is 'editor' or 'admin'"})
     unknown = set(data) - {"name", "role"}
     errors.extend({"field": f, "message": "unknown field"} for f in sorted(unknown))
-    if errors:
+    if errors or not isinstance(name, str):
         raise ValidationFailed("the token request is not valid", errors=errors)
     token, secret = await token_store.create_token(storage, name=name.strip(), role=role)
     return json_response({**_token_json(token), "token": secret}, 201)

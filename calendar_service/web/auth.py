@@ -30,5 +30,7 @@ async def require_role(request: Request, role: Role) -> Token:
     if token is None:
         raise Unauthorized("this action needs a token: 'Authorization: Bearer <token>'")
     if ROLES.index(token.role) < ROLES.index(role):
-        raise Forbidden(f"this action needs the {role} role; the token {token.name!r} is {token.role}")
+        raise Forbidden(
+            f"this action needs the {role} role; the token {token.name!r} is {token.role}"
+        )
     return token

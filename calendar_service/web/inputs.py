@@ -16,7 +16,9 @@ JSON_TYPES = ("application/json",)
 PATCH_TYPES = ("application/merge-patch+json", "application/json")
 
 
-async def read_json(request: Request, *, max_bytes: int, types: tuple[str, ...] = JSON_TYPES) -> Any:
+async def read_json(
+    request: Request, *, max_bytes: int, types: tuple[str, ...] = JSON_TYPES
+) -> Any:
     """The request's JSON body; 415 for another type, 413 past ``max_bytes``, 400 if malformed."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in types:
@@ -67,7 +69,9 @@ class QueryReader:
 
     def choices(self, name: str, allowed: Any) -> list[str]:
         """Values given as ``name=a&name=b`` or ``name=a,b``, each one of ``allowed``."""
-        values = [v.strip() for raw in self.params.getlist(name) for v in raw.split(",") if v.strip()]
+        values = [
+            v.strip() for raw in self.params.getlist(name) for v in raw.split(",") if v.strip()
+        ]
         for value in values:
             if allowed is not None and value not in allowed:
                 self.fail(name, f"unknown value {value!r}; expected one of {', '.join(allowed)}")
@@ -103,6 +107,8 @@ class QueryReader:
     def language(self) -> str | None:
         lang = self.params.get("lang")
         if lang is not None and lang not in self.settings.languages:
-            self.fail("lang", f"unknown language {lang!r}; use {', '.join(self.settings.languages)}")
+            self.fail(
+                "lang", f"unknown language {lang!r}; use {', '.join(self.settings.languages)}"
+            )
             return None
         return lang

@@ -67,11 +67,19 @@ KEY = {
 
 
 def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {"schema": _ref("Problem")}}}
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": _ref("Problem")}},
+    }
 
 
-def _json(description: str, schema: dict[str, Any], headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    response: dict[str, Any] = {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(
+    description: str, schema: dict[str, Any], headers: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
     if headers:
         response["headers"] = headers
     return response
@@ -106,7 +114,7 @@ TOKEN_SCHEMA = {
         "token": {"type": "string", "description": "Only in the answer to its creation."},
     },
 }
-SECURED = [{"bearer": []}]
+SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
 @functools.cache
@@ -133,7 +141,10 @@ def openapi_document() -> dict[str, Any]:
                 "including tombstones of deleted events.",
                 "parameters": [
                     *FILTERS,
-                    _param("updated_since", "Only events changed since this instant, tombstones included."),
+                    _param(
+                        "updated_since",
+                        "Only events changed since this instant, tombstones included.",
+                    ),
                 ],
                 "responses": {"200": _json("A page of events.", _ref("EventPage")), **ERRORS_READ},
             },
@@ -148,7 +159,13 @@ def openapi_document() -> dict[str, Any]:
                     "201": _json(
                         "Created.",
                         _ref("EventOut"),
-                        {**ETAG, "Location": {"description": "The event's URL.", "schema": {"type": "string"}}},
+                        {
+                            **ETAG,
+                            "Location": {
+                                "description": "The event's URL.",
+                                "schema": {"type": "string"},
+                            },
+                        },
                     ),
                     "409": _problem("The uid or slug is taken."),
                     **ERRORS_WRITE,
@@ -160,7 +177,10 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "List dated occurrences in a window, recurrences expanded",
                 "description": "Default window: now to 90 days ahead.",
                 "parameters": FILTERS,
-                "responses": {"200": _json("A page of occurrences.", _ref("OccurrencePage")), **ERRORS_READ},
+                "responses": {
+                    "200": _json("A page of occurrences.", _ref("OccurrencePage")),
+                    **ERRORS_READ,
+                },
             }
         },
         "/api/events/{key}": {
@@ -218,7 +238,10 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": _json(
                         "Categories.",
-                        {"type": "object", "properties": {"items": {"type": "array", "items": _ref("Category")}}},
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": _ref("Category")}},
+                        },
                     )
                 },
             }
@@ -230,7 +253,10 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": _json(
                         "Tokens, without their secrets.",
-                        {"type": "object", "properties": {"items": {"type": "array", "items": TOKEN_SCHEMA}}},
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": TOKEN_SCHEMA}},
+                        },
                     ),
                     "401": ERRORS_WRITE["401"],
                     "403": ERRORS_WRITE["403"],
@@ -254,7 +280,10 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {"201": _json("The token with its secret.", TOKEN_SCHEMA), **ERRORS_WRITE},
+                "responses": {
+                    "201": _json("The token with its secret.", TOKEN_SCHEMA),
+                    **ERRORS_WRITE,
+                },
             },
         },
         "/api/tokens/{token_id}": {

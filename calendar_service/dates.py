@@ -102,23 +102,38 @@ def from_epoch(seconds: int, tz: zoneinfo.ZoneInfo) -> datetime:
     return datetime.fromtimestamp(seconds, tz)
 
 
-def parse_moment(value: object, *, what: str) -> object:
-    """Read an ISO 8601 date (``2027-05-04``) or date-time, leaving other types alone.
+# Events are dated within these years: far enough for history and planning, and clear of the
+# edges where converting between zones overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2200
 
-    Used before pydantic checks the type, so that the message names the expected shape.
+
+def parse_moment(value: object, *, what: str) -> date | datetime:
+    """Read an ISO 8601 date (``2027-05-04``) or date-time; anything else is refused.
+
+    Numbers are refused rather than read as Unix timestamps, and years are kept within
+    ``FIRST_YEAR``..``LAST_YEAR``.
     """
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    try:
-        if len(text) == 10:
-            return date.fromisoformat(text)
-        return datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(
-            f"{value!r} is not a valid {what}: write 2027-05-04T18:30:00 "
-            "(local time), 2027-05-04T18:30:00+02:00, or 2027-05-04 for an all-day event"
-        ) from None
+    shapes = (
+        "write 2027-05-04T18:30:00 (local time), 2027-05-04T18:30:00+02:00, "
+        "or 2027-05-04 for an all-day event"
+    )
+    if isinstance(value, date):
+        moment: date | datetime = value
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            moment = (
+                date.fromisoformat(text)
+                if len(text) == 10
+                else datetime.fromisoformat(text.replace("z", "Z"))
+            )
+        except ValueError:
+            raise ValueError(f"{value!r} is not a valid {what}: {shapes}") from None
+    else:
+        raise ValueError(f"a {what} is a text: {shapes}")
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise ValueError(f"the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+    return moment
 
 
 def utc_now() -> datetime:

@@ -119,8 +119,8 @@ class Location(Strict):
     postal_code: PlainText | None = Field(None, max_length=20)
     city: PlainText | None = Field(None, max_length=120)
     country: str = Field("FR", pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.")
-    lat: float | None = Field(None, ge=-90, le=90)
-    lon: float | None = Field(None, ge=-180, le=180)
+    lat: float | None = Field(None, ge=-90, le=90, strict=True)
+    lon: float | None = Field(None, ge=-180, le=180, strict=True)
 
 
 class Organizer(Strict):
@@ -147,8 +147,8 @@ class Accessibility(Strict):
 
 
 class Audience(Strict):
-    min_age: int | None = Field(None, ge=0, le=120)
-    max_age: int | None = Field(None, ge=0, le=120)
+    min_age: int | None = Field(None, ge=0, le=120, strict=True)
+    max_age: int | None = Field(None, ge=0, le=120, strict=True)
     note: LocalizedShort = Field(default_factory=dict)
 
 
@@ -189,7 +189,7 @@ class EventIn(Strict):
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     start: Moment
     end: Moment | None = None
-    all_day: bool = False
+    all_day: bool = Field(False, strict=True)
     timezone: str | None = Field(None, description="IANA time zone; the service default if absent.")
     recurrence: Recurrence | None = None
     location: Location | None = None

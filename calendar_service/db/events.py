@@ -382,13 +382,12 @@ def decode_cursor(cursor: str, kind: str) -> tuple[int, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         found, key, event_id = raw.split(":")
-        if found != kind:
+        if found != kind or abs(int(key)) >= 2**62 or not 0 <= int(event_id) < 2**31:
             raise ValueError(kind)
         return int(key), int(event_id)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise BadRequest(
-            "cursor is not one this listing gave out; start again without it"
-        ) from None
+        message = "cursor is not one this listing gave out; start again without it"
+        raise BadRequest(message, errors=[{"field": "cursor", "message": message}]) from None
 
 
 def _conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:

@@ -56,7 +56,11 @@ def _context(request: Request) -> tuple[Settings, Storage]:
 
 
 def parse_event(data: Any, settings: Settings) -> EventIn:
-    """Validate a client's event document into its canonical form (422 listing every field)."""
+    """Validate a client's event into its canonical form.
+
+    422 lists every faulty field: first shapes and types (pydantic), then, once those are right,
+    the checks across fields (times, time zones, recurrence).
+    """
     if isinstance(data, dict):
         read_only = [
             {"field": name, "message": "read-only: set by the service"}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from starlette.requests import Request
 
-from calendar_service.dates import epoch, lenient_localize, zone
+from calendar_service.dates import epoch, lenient_localize, parse_moment, zone
 from calendar_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
 from calendar_service.settings import Settings
 
@@ -93,13 +93,12 @@ class QueryReader:
             return None
         tz = zone(self.settings.default_timezone)
         try:
-            if len(raw) == 10:
-                moment = datetime.combine(date.fromisoformat(raw), datetime.min.time())
-            else:
-                moment = datetime.fromisoformat(raw.replace(" ", "+"))
-        except ValueError:
-            self.fail(name, f"{raw!r} is not a date (2027-05-04) or date-time")
+            moment = parse_moment(raw.replace(" ", "+"), what="date or date-time")
+        except ValueError as exc:
+            self.fail(name, str(exc))
             return None
+        if not isinstance(moment, datetime):
+            moment = datetime.combine(moment, datetime.min.time())
         if moment.tzinfo is None:
             moment = lenient_localize(moment, tz)
         return epoch(moment.astimezone(UTC))

@@ -31,9 +31,16 @@ FTDA_SEAT: dict[str, Any] = {
 
 
 def _next_weekday(today: datetime.date, weekday: int, min_days: int) -> datetime.date:
-    """The first ``weekday`` (0 = Monday) at least ``min_days`` days after ``today``."""
+    """The first ``weekday`` at least ``min_days`` after ``today``, away from the holidays."""
     day = today + datetime.timedelta(days=min_days)
-    return day + datetime.timedelta(days=(weekday - day.weekday()) % 7)
+    day += datetime.timedelta(days=(weekday - day.weekday()) % 7)
+    # Nobody holds a screening on Christmas Eve or New Year's Day: move to the next week.
+    while (day.month, day.day) in _HOLIDAYS:
+        day += datetime.timedelta(weeks=1)
+    return day
+
+
+_HOLIDAYS = {(12, 24), (12, 25), (12, 26), (12, 31), (1, 1), (5, 1), (7, 14), (8, 15), (11, 1)}
 
 
 def _at(day: datetime.date, hour: int, minute: int = 0) -> str:
@@ -325,7 +332,9 @@ def _propositions(today: datetime.date) -> dict[str, Any]:
 
 def _permanence_anef(today: datetime.date) -> dict[str, Any]:
     day = _next_weekday(today, THURSDAY, 7)
-    skipped = day + datetime.timedelta(weeks=4)
+    sessions = [day + datetime.timedelta(weeks=n) for n in range(1, 10)]
+    # The office is closed on public holidays; otherwise the fifth session is cancelled.
+    skipped = [d for d in sessions if (d.month, d.day) in _HOLIDAYS] or [sessions[3]]
     return {
         "title": {
             "fr": "Permanence ANEF : aide aux démarches de titre de séjour",
@@ -348,7 +357,7 @@ def _permanence_anef(today: datetime.date) -> dict[str, Any]:
         "tags": ["anef", "titre-de-sejour", "acces-aux-droits", "numerique"],
         "start": _at(day, 14),
         "end": _at(day, 17),
-        "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [_at(skipped, 14)]},
+        "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=10", "exdates": [_at(d, 14) for d in skipped]},
         "location": dict(FTDA_SEAT),
         "organizer": _ftda(),
         "url": f"{FTDA_URL}/actualites/permanence-anef",

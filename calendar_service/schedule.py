@@ -37,7 +37,6 @@ class Schedule:
     start_ts: int
     end_ts: int
     last_end_ts: int
-    spanning: bool
     occurrences: list[OccurrenceTimes]
     expanded_until_ts: int | None
 
@@ -64,7 +63,6 @@ def schedule_of(event: EventIn, *, now: datetime, horizon_days: int, cap: int) -
             start_ts=first.start,
             end_ts=first.end,
             last_end_ts=first.end,
-            spanning=first.long,
             occurrences=[first],
             expanded_until_ts=None,
         )
@@ -91,16 +89,18 @@ def schedule_of(event: EventIn, *, now: datetime, horizon_days: int, cap: int) -
         start_ts=first.start,
         end_ts=first.end,
         last_end_ts=last_end,
-        spanning=True,
         occurrences=occurrences,
         expanded_until_ts=until,
     )
 
 
-def occurrences_after(
-    event: EventIn, *, after_ts: int, window_start: int, window_end: int, cap: int
+def occurrences_between(
+    event: EventIn, *, window_start: int, window_end: int, cap: int
 ) -> list[OccurrenceTimes]:
-    """Occurrences starting after ``after_ts`` (where storage stopped) that overlap the window."""
+    """The occurrences overlapping ``[window_start, window_end)``, expanded now.
+
+    For open-ended rules whose stored occurrences stop before the window's end.
+    """
     tz = zone(event.timezone or "UTC")
     until_local = from_epoch(window_end, tz).replace(tzinfo=None)
     assert event.recurrence is not None
@@ -112,12 +112,12 @@ def occurrences_after(
         tz=tz,
         all_day=event.all_day,
         until=until_local,
-        cap=10 * cap,
+        cap=100 * cap,
     )
     found = []
     for local in starts:
         occ = _occurrence(event, local)
-        if occ.start > after_ts and occ.start < window_end and _overlaps(occ, window_start):
+        if occ.start < window_end and _overlaps(occ, window_start):
             found.append(occ)
             if len(found) >= cap:
                 break

@@ -181,3 +181,32 @@ def test_occurrence_window_is_capped(client) -> None:
     response = client.get("/api/occurrences?from=2027-01-01&to=2035-01-01")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "to"
+
+
+def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, editor) -> None:
+    weekly = create(
+        client,
+        editor,
+        start="2027-04-01T18:00:00",
+        end="2027-04-01T20:00:00",
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=12"},
+    )
+    singles = [
+        create(client, editor, start=f"2027-05-{day:02d}T12:00:00", end=None) for day in (3, 10, 20)
+    ]
+    listed = _all_pages(
+        client, "/api/events", {"from": "2027-05-01", "to": "2027-06-01", "limit": "1"}
+    )
+    assert [e["id"] for e in listed] == [
+        singles[0]["id"],  # 3 May, noon
+        weekly["id"],  # first in the window: Thursday 6 May
+        singles[1]["id"],
+        singles[2]["id"],
+    ]
+    # Its last date is Thursday 17 June, 18:00-20:00.
+    only_from = client.get("/api/events", params={"from": "2027-06-17T19:00:00"}).json()["items"]
+    assert [e["id"] for e in only_from] == [weekly["id"]]
+    after = client.get("/api/events", params={"from": "2027-06-17T20:00:00"}).json()["items"]
+    assert after == []
+    only_to = client.get("/api/events", params={"to": "2027-04-01T18:00:01"}).json()["items"]
+    assert [e["id"] for e in only_to] == [weekly["id"]]

@@ -30,7 +30,6 @@ events = sa.Table(
     sa.Column("start_ts", sa.BigInteger, nullable=False),
     sa.Column("end_ts", sa.BigInteger, nullable=False),
     sa.Column("last_end_ts", sa.BigInteger, nullable=False),
-    sa.Column("spanning", sa.Boolean, nullable=False),
     sa.Column("expanded_until_ts", sa.BigInteger, nullable=True),
     sa.Column("sequence", sa.Integer, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -42,7 +41,7 @@ events = sa.Table(
     sa.Column("document", sa.Text, nullable=False),
     sa.Index("ix_events_start_ts_id", "start_ts", "id"),
     sa.Index("ix_events_updated_us_id", "updated_us", "id"),
-    sa.Index("ix_events_spanning_last_end_ts", "spanning", "last_end_ts"),
+    sa.Index("ix_events_last_end_ts", "last_end_ts"),
     sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
 )
 
@@ -66,7 +65,14 @@ occurrences = sa.Table(
     sa.Column("end_ts", sa.BigInteger, nullable=False),
     sa.Column("long", sa.Boolean, nullable=False),
     sa.Index("ix_occurrences_start_ts_event_id", "start_ts", "event_id"),
-    sa.Index("ix_occurrences_long_end_ts", "long", "end_ts"),
+    # Only long occurrences (weeks-long exhibitions) are found by their end; a partial index
+    # keeps the planner from using it for the short ones.
+    sa.Index(
+        "ix_occurrences_long_end_ts",
+        "end_ts",
+        sqlite_where=sa.text("long = 1"),
+        postgresql_where=sa.text("long = true"),
+    ),
 )
 
 tokens = sa.Table(

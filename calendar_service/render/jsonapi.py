@@ -6,7 +6,8 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from calendar_service.dates import from_epoch, with_offset, zone
-from calendar_service.db.events import StoredEvent, StoredOccurrence
+from calendar_service.db.events import StoredEvent
+from calendar_service.db.listings import StoredOccurrence
 
 LOCALIZED = ("title", "summary", "description", "price")
 NESTED_LOCALIZED = (("image", "alt"), ("accessibility", "note"), ("audience", "note"))

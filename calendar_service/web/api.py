@@ -13,6 +13,7 @@ from starlette.routing import Route
 
 from calendar_service.dates import epoch, utc_now
 from calendar_service.db import events as store
+from calendar_service.db import listings
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage
 from calendar_service.errors import (
@@ -141,11 +142,11 @@ async def _visible_event(
     return event
 
 
-def _filter(reader: QueryReader, token: token_store.Token | None) -> store.EventFilter:
+def _filter(reader: QueryReader, token: token_store.Token | None) -> listings.EventFilter:
     states = reader.choices("state", STATES) or ["published"]
     if states != ["published"] and token is None:
         raise Unauthorized("listing unpublished events (state=...) needs a token")
-    flt = store.EventFilter(
+    flt = listings.EventFilter(
         from_ts=reader.instant("from"),
         to_ts=reader.instant("to"),
         categories=reader.choices("category", CATEGORIES),
@@ -162,6 +163,13 @@ def _filter(reader: QueryReader, token: token_store.Token | None) -> store.Event
     return flt
 
 
+def _check_window(reader: QueryReader, flt: listings.EventFilter, settings: Settings) -> None:
+    if flt.from_ts is None or flt.to_ts is None or flt.updated_since_us is not None:
+        return
+    if flt.to_ts - flt.from_ts > settings.max_window_days * 86_400:
+        reader.fail("to", f"the window is at most {settings.max_window_days} days long")
+
+
 async def list_events(request: Request) -> Response:
     settings, storage = _context(request)
     reader = QueryReader(request, settings)
@@ -169,8 +177,18 @@ async def list_events(request: Request) -> Response:
     lang = reader.language()
     limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
     cursor = reader.text("cursor")
+    if (flt.from_ts is None) != (flt.to_ts is None) and flt.updated_since_us is None:
+        # A window open on one side is closed at the longest window allowed.
+        span = settings.max_window_days * 86_400
+        if flt.from_ts is None and flt.to_ts is not None:
+            flt.from_ts = flt.to_ts - span
+        elif flt.from_ts is not None:
+            flt.to_ts = flt.from_ts + span
+    _check_window(reader, flt, settings)
     reader.check()
-    found, next_cursor = await store.list_events(storage, flt=flt, limit=limit, cursor=cursor)
+    found, next_cursor = await listings.list_events(
+        storage, flt=flt, limit=limit, cursor=cursor, cap=settings.max_occurrences
+    )
     items = [
         tombstone_json(e)
         if e.deleted_us is not None
@@ -191,13 +209,12 @@ async def list_occurrences(request: Request) -> Response:
     cursor = reader.text("cursor")
     from_ts = flt.from_ts if flt.from_ts is not None else epoch(utc_now())
     to_ts = flt.to_ts if flt.to_ts is not None else from_ts + int(DEFAULT_WINDOW.total_seconds())
-    if to_ts - from_ts > settings.max_window_days * 86_400:
-        reader.fail("to", f"the window is at most {settings.max_window_days} days long")
+    _check_window(reader, listings.EventFilter(from_ts=from_ts, to_ts=to_ts), settings)
     if flt.updated_since_us is not None:
         reader.fail("updated_since", "use updated_since with /api/events")
     reader.check()
     flt.from_ts = flt.to_ts = None
-    found, next_cursor = await store.list_occurrences(
+    found, next_cursor = await listings.list_occurrences(
         storage,
         flt=flt,
         from_ts=from_ts,

@@ -28,7 +28,6 @@ def upgrade() -> None:
         sa.Column("start_ts", sa.BigInteger, nullable=False),
         sa.Column("end_ts", sa.BigInteger, nullable=False),
         sa.Column("last_end_ts", sa.BigInteger, nullable=False),
-        sa.Column("spanning", sa.Boolean, nullable=False),
         sa.Column("expanded_until_ts", sa.BigInteger, nullable=True),
         sa.Column("sequence", sa.Integer, nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
@@ -44,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_events_start_ts_id", "events", ["start_ts", "id"])
     op.create_index("ix_events_updated_us_id", "events", ["updated_us", "id"])
-    op.create_index("ix_events_spanning_last_end_ts", "events", ["spanning", "last_end_ts"])
+    op.create_index("ix_events_last_end_ts", "events", ["last_end_ts"])
     op.create_index("ix_events_expanded_until_ts", "events", ["expanded_until_ts"])
 
     op.create_table(
@@ -70,7 +69,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("event_id", "start_ts", name="pk_occurrences"),
     )
     op.create_index("ix_occurrences_start_ts_event_id", "occurrences", ["start_ts", "event_id"])
-    op.create_index("ix_occurrences_long_end_ts", "occurrences", ["long", "end_ts"])
+    op.create_index(
+        "ix_occurrences_long_end_ts",
+        "occurrences",
+        ["end_ts"],
+        sqlite_where=sa.text("long = 1"),
+        postgresql_where=sa.text("long = true"),
+    )
 
     op.create_table(
         "tokens",

@@ -15,10 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from calendar_service.cache import RenderedCache, VersionClock
 from calendar_service.db.connection import Storage
 from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError
+from calendar_service.feedspec import load_feeds
+from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.settings import Settings
 from calendar_service.web import api, health, openapi
+from calendar_service.web import feeds as feeds_web
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
@@ -85,6 +89,8 @@ class ReadOnlyCORS:
 def create_app(settings: Settings) -> Starlette:
     """The ASGI application for ``settings``; the database connects in the lifespan."""
     storage = Storage(settings.database_url)
+    feeds = load_feeds(settings.feeds_dir, languages=settings.languages)
+    clock = VersionClock()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -95,7 +101,7 @@ def create_app(settings: Settings) -> Starlette:
             await storage.disconnect()
 
     app = Starlette(
-        routes=[*api.routes, *openapi.routes, *health.routes],
+        routes=[*api.routes, *feeds_web.routes, *openapi.routes, *health.routes],
         middleware=[Middleware(ReadOnlyCORS, origins=settings.cors_origins)],
         exception_handlers={
             ServiceError: _service_error,
@@ -106,4 +112,8 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.storage = storage
+    app.state.feeds = feeds
+    app.state.render = renderer(RenderContext.from_settings(settings))
+    app.state.clock = clock
+    app.state.rendered = RenderedCache(clock)
     return app

@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from calendar_service.db import events as store
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage, migrate
+from calendar_service.feedspec import FeedDefinition, FeedFileError, load_feeds
+from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.settings import Settings
 
 T = TypeVar("T")
@@ -47,6 +49,28 @@ def run_with_storage(settings: Settings, work: Callable[[Storage], Awaitable[T]]
     return asyncio.run(main())
 
 
+def prepare_database(settings: Settings) -> int:
+    """Migrate, then render again the stored VEVENTs made by another rendering; how many."""
+    context = RenderContext.from_settings(settings)
+
+    async def work(storage: Storage) -> int:
+        count = await store.refresh_renderings(
+            storage, render_key=context.key, render=renderer(context)
+        )
+        await storage.optimise()
+        return count
+
+    return run_with_storage(settings, work)
+
+
+def check_feeds(settings: Settings) -> dict[str, FeedDefinition]:
+    """The feed definitions, or a clear error naming the file and the field."""
+    try:
+        return load_feeds(settings.feeds_dir, languages=settings.languages)
+    except FeedFileError as exc:
+        raise click.ClickException(f"bad feed definition: {exc}") from None
+
+
 @click.group()
 @click.option("--database-url", help="Overrides CALENDAR_DATABASE_URL.")
 @click.pass_context
@@ -70,7 +94,8 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     from calendar_service.app import create_app
 
     settings = _settings(ctx)
-    migrate(settings.database_url)
+    check_feeds(settings)
+    prepare_database(settings)
     uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
 
 
@@ -79,8 +104,25 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
 def migrate_command(ctx: click.Context) -> None:
     """Create or upgrade the database schema."""
     settings = _settings(ctx)
-    migrate(settings.database_url)
+    rendered = prepare_database(settings)
+    if rendered:
+        click.echo(f"rendered the calendar entries of {rendered} events again", err=True)
     click.echo("database is up to date", err=True)
+
+
+@main.group()
+def feeds() -> None:
+    """The published feeds (feeds/*.toml)."""
+
+
+@feeds.command("check")
+@click.pass_context
+def feeds_check(ctx: click.Context) -> None:
+    """Validate every feed file; name the file and the field of any mistake."""
+    settings = _settings(ctx.find_root())
+    for feed in check_feeds(settings).values():
+        title = feed.text(feed.title, settings.default_language, settings.default_language)
+        click.echo(f"{feed.slug}\t{title}\t/feeds/{feed.slug}.ics")
 
 
 @main.group()
@@ -159,6 +201,7 @@ async def _create(storage: Storage, settings: Settings, event: Any) -> store.Sto
         storage,
         event=event,
         schedule=schedule_for(event, settings),
+        render=renderer(RenderContext.from_settings(settings)),
         default_language=settings.default_language,
         base_url=settings.base_url,
     )

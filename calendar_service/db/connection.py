@@ -95,9 +95,16 @@ class Storage:
     async def execute(self, query: ClauseElement | str) -> Any:
         return await self._database.execute(query)
 
-    async def execute_many(self, query: ClauseElement, values: Sequence[Mapping[str, Any]]) -> None:
-        if values:
-            await self._database.execute_many(query, list(values))
+    async def optimise(self) -> None:
+        """Let SQLite refresh its planner statistics (PostgreSQL's autovacuum does its own)."""
+        if self.kind == "sqlite":
+            await self._database.execute("PRAGMA optimize")
+
+    async def insert_rows(self, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` with multi-row INSERTs: one statement per chunk, not per row."""
+        chunk = max(1, 2_000 // max(1, len(table.columns)))
+        for i in range(0, len(rows), chunk):
+            await self._database.execute(sa.insert(table).values(list(rows[i : i + chunk])))
 
     async def lock(self, key: str) -> None:
         """Hold a lock named ``key`` until the current transaction ends.

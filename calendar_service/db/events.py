@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,11 +19,13 @@ import sqlalchemy as sa
 
 from calendar_service.dates import utc_now
 from calendar_service.db.connection import Storage, is_unique_violation
-from calendar_service.db.tables import event_tags, events, occurrences
+from calendar_service.db.tables import event_ical, event_tags, events, occurrences, service_state
 from calendar_service.errors import Conflict, PreconditionFailed
 from calendar_service.models import EventIn
 from calendar_service.schedule import Schedule
 from calendar_service.vocabulary import SCHEDULE_FIELDS
+
+CONTENT_VERSION = "content_version"
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class StoredEvent:
     @property
     def etag_version(self) -> str:
         return f"{self.id}-{self.version}"
+
+
+# Renders a stored event's VEVENTs: returns the rendering's key and ``{lang: VEVENT text}``.
+Renderer = Callable[["StoredEvent"], tuple[str, dict[str, str]]]
 
 
 def now_us() -> int:
@@ -115,25 +121,72 @@ def _values(event: EventIn, schedule: Schedule) -> dict[str, Any]:
         "expanded_until_ts": schedule.expanded_until_ts,
         "search_text": search_text(event),
         "document": _document(event),
+        "timezone": event.timezone,
+        "organizer": event.organizer.name if event.organizer else None,
     }
 
 
 async def _store_derived(
-    storage: Storage, *, event_id: int, event: EventIn, schedule: Schedule, replace: bool
+    storage: Storage, *, items: Sequence[tuple[int, EventIn, Schedule]], replace: bool
 ) -> None:
+    """Store the occurrences and tags of ``(event_id, event, schedule)`` items."""
+    ids = [event_id for event_id, _, _ in items]
     if replace:
-        await storage.execute(occurrences.delete().where(occurrences.c.event_id == event_id))
-        await storage.execute(event_tags.delete().where(event_tags.c.event_id == event_id))
-    await storage.execute_many(
-        occurrences.insert(),
+        await storage.execute(occurrences.delete().where(occurrences.c.event_id.in_(ids)))
+        await storage.execute(event_tags.delete().where(event_tags.c.event_id.in_(ids)))
+    await storage.insert_rows(
+        occurrences,
         [
             {"event_id": event_id, "start_ts": o.start, "end_ts": o.end, "long": o.long}
+            for event_id, _, schedule in items
             for o in schedule.occurrences
         ],
     )
-    await storage.execute_many(
-        event_tags.insert(), [{"event_id": event_id, "tag": t} for t in event.tags]
+    await storage.insert_rows(
+        event_tags,
+        [{"event_id": event_id, "tag": t} for event_id, event, _ in items for t in event.tags],
     )
+
+
+async def _store_renderings(
+    storage: Storage, *, stored: Sequence[StoredEvent], render: Renderer
+) -> None:
+    """Render the VEVENTs of ``stored`` events and keep them beside them (replacing older)."""
+    for i in range(0, len(stored), 500):
+        chunk = stored[i : i + 500]
+        ids = [event.id for event in chunk]
+        rows: list[dict[str, Any]] = []
+        keys = set()
+        for event in chunk:
+            key, vevents = render(event)
+            keys.add(key)
+            rows.extend(
+                {"event_id": event.id, "lang": lang, "vevent": text}
+                for lang, text in vevents.items()
+            )
+        await storage.execute(event_ical.delete().where(event_ical.c.event_id.in_(ids)))
+        await storage.insert_rows(event_ical, rows)
+        (key,) = keys
+        await storage.execute(events.update().where(events.c.id.in_(ids)).values(render_key=key))
+
+
+async def bump_content_version(storage: Storage) -> int:
+    """Count one more change of what is published; every cache is keyed by this number."""
+    value = await storage.fetch_val(
+        service_state.update()
+        .where(service_state.c.key == CONTENT_VERSION)
+        .values(value=service_state.c.value + 1)
+        .returning(service_state.c.value)
+    )
+    return int(value)
+
+
+async def content_version(storage: Storage) -> int:
+    """The current content version (see ``bump_content_version``)."""
+    value = await storage.fetch_val(
+        sa.select(service_state.c.value).where(service_state.c.key == CONTENT_VERSION)
+    )
+    return int(value)
 
 
 async def _free_slug(storage: Storage, base: str) -> str:
@@ -162,19 +215,29 @@ def default_slug(event: EventIn, default_language: str) -> str:
 
 
 async def create_event(
-    storage: Storage, *, event: EventIn, schedule: Schedule, default_language: str, base_url: str
+    storage: Storage,
+    *,
+    event: EventIn,
+    schedule: Schedule,
+    render: Renderer,
+    default_language: str,
+    base_url: str,
 ) -> StoredEvent:
     """Store a new (normalised) event; ``Conflict`` when its UID or slug is taken."""
     for attempt in range(5):
         try:
             async with storage.transaction():
-                return await _insert(
+                stored = await _insert(
                     storage,
                     event=event,
                     schedule=schedule,
                     default_language=default_language,
                     base_url=base_url,
                 )
+                await _store_derived(storage, items=[(stored.id, event, schedule)], replace=False)
+                await _store_renderings(storage, stored=[stored], render=render)
+                await bump_content_version(storage)
+                return stored
         except Exception as exc:
             # Two writers may pick the same generated slug at once (PostgreSQL): try again.
             if not is_unique_violation(exc) or event.slug is not None or attempt == 4:
@@ -201,6 +264,12 @@ async def _insert(
         await storage.lock("slug:" + base)
         slug = await _free_slug(storage, base)
     uid = event.uid or f"{uuid.uuid4()}@{urlsplit(base_url).hostname or 'calendar'}"
+    return await _insert_row(storage, event=event, schedule=schedule, uid=uid, slug=slug)
+
+
+async def _insert_row(
+    storage: Storage, *, event: EventIn, schedule: Schedule, uid: str, slug: str
+) -> StoredEvent:
     stamp = now_us()
     row = await storage.fetch_one(
         events.insert()
@@ -218,9 +287,7 @@ async def _insert(
         .returning(*events.c)
     )
     assert row is not None
-    stored = record_from_row(row)
-    await _store_derived(storage, event_id=stored.id, event=event, schedule=schedule, replace=False)
-    return stored
+    return record_from_row(row)
 
 
 def schedule_changed(before: dict[str, Any], after: dict[str, Any]) -> bool:
@@ -234,6 +301,7 @@ async def update_event(
     current: StoredEvent,
     event: EventIn,
     schedule: Schedule,
+    render: Renderer,
 ) -> StoredEvent:
     """Replace ``current`` with ``event``; ``PreconditionFailed`` if it changed meanwhile."""
     new_document = orjson.loads(_document(event))
@@ -265,18 +333,19 @@ async def update_event(
                 raise PreconditionFailed(
                     "the event was changed by someone else meanwhile; read it again"
                 )
-            await _store_derived(
-                storage, event_id=current.id, event=event, schedule=schedule, replace=True
-            )
+            await _store_derived(storage, items=[(current.id, event, schedule)], replace=True)
+            stored = record_from_row(row)
+            await _store_renderings(storage, stored=[stored], render=render)
+            await bump_content_version(storage)
     except Exception as exc:
         if is_unique_violation(exc):
             raise Conflict("an event with this slug already exists") from None
         raise
-    return record_from_row(row)
+    return stored
 
 
-async def delete_event(storage: Storage, *, current: StoredEvent) -> StoredEvent:
-    """Turn the event into a tombstone: kept for feeds and sync, gone from listings."""
+async def delete_event(storage: Storage, *, current: StoredEvent, render: Renderer) -> StoredEvent:
+    """Turn the event into a tombstone: kept for feeds (as CANCELLED) and sync."""
     stamp = now_us()
     async with storage.transaction():
         row = await storage.fetch_one(
@@ -292,35 +361,52 @@ async def delete_event(storage: Storage, *, current: StoredEvent) -> StoredEvent
         )
         if row is None:
             raise PreconditionFailed("the event was changed by someone else meanwhile")
-    return record_from_row(row)
+        stored = record_from_row(row)
+        await _store_renderings(storage, stored=[stored], render=render)
+        await bump_content_version(storage)
+    return stored
 
 
 async def insert_many(
-    storage: Storage, *, rows: Sequence[tuple[EventIn, Schedule, str, str]]
+    storage: Storage, *, rows: Sequence[tuple[EventIn, Schedule, str, str]], render: Renderer
 ) -> None:
-    """Store many new events at once (bulk loads): rows of ``(event, schedule, uid, slug)``."""
-    stamp = now_us()
+    """Store many new events in one transaction: rows of ``(event, schedule, uid, slug)``."""
     async with storage.transaction():
-        for event, schedule, uid, slug in rows:
-            row = await storage.fetch_one(
-                events.insert()
-                .values(
-                    uid=uid,
-                    slug=slug,
-                    sequence=0,
-                    version=1,
-                    created_us=stamp,
-                    updated_us=stamp,
-                    published_us=stamp if event.state == "published" else None,
-                    deleted_us=None,
-                    **_values(event, schedule),
-                )
-                .returning(events.c.id)
+        stored = [
+            await _insert_row(storage, event=event, schedule=schedule, uid=uid, slug=slug)
+            for event, schedule, uid, slug in rows
+        ]
+        await _store_derived(
+            storage,
+            items=[
+                (s.id, event, schedule)
+                for s, (event, schedule, _, _) in zip(stored, rows, strict=True)
+            ],
+            replace=False,
+        )
+        await _store_renderings(storage, stored=stored, render=render)
+        await bump_content_version(storage)
+
+
+async def refresh_renderings(storage: Storage, *, render_key: str, render: Renderer) -> int:
+    """Render again every event whose VEVENTs were made by another rendering; how many."""
+    done = 0
+    while True:
+        rows = await storage.fetch_all(
+            sa.select(events)
+            .where(sa.or_(events.c.render_key.is_(None), events.c.render_key != render_key))
+            .order_by(events.c.id)
+            .limit(500)
+        )
+        if not rows:
+            break
+        async with storage.transaction():
+            await _store_renderings(
+                storage, stored=[record_from_row(row) for row in rows], render=render
             )
-            assert row is not None
-            await _store_derived(
-                storage, event_id=row["id"], event=event, schedule=schedule, replace=False
-            )
+            await bump_content_version(storage)
+        done += len(rows)
+    return done
 
 
 # --- reads ------------------------------------------------------------------------------------

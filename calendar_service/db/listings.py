@@ -48,6 +48,7 @@ class EventFilter:
     categories: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
+    organizers: list[str] = field(default_factory=list)
     states: list[str] = field(default_factory=lambda: ["published"])
     q: str = ""
     updated_since_us: int | None = None
@@ -71,7 +72,8 @@ def decode_cursor(cursor: str, kind: str) -> tuple[int, int]:
         raise BadRequest(message, errors=[{"field": "cursor", "message": message}]) from None
 
 
-def _conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:
+def filter_conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:
+    """The WHERE clauses of a filter; ``deleted`` keeps tombstones."""
     where: list[Any] = []
     if not deleted:
         where.append(events.c.deleted_us.is_(None))
@@ -81,6 +83,8 @@ def _conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:
         where.append(events.c.category.in_(flt.categories))
     if flt.statuses:
         where.append(events.c.status.in_(flt.statuses))
+    if flt.organizers:
+        where.append(events.c.organizer.in_(flt.organizers))
     if flt.tags:
         where.append(
             sa.exists().where(event_tags.c.event_id == events.c.id, event_tags.c.tag.in_(flt.tags))
@@ -142,7 +146,7 @@ async def list_events(
     rows = await storage.fetch_all(
         sa.select(events)
         .where(
-            *_conditions(flt, deleted=kind == "u"),
+            *filter_conditions(flt, deleted=kind == "u"),
             *_after(key_col, events.c.id, after),
         )
         .order_by(key_col, events.c.id)
@@ -196,7 +200,7 @@ async def _window(
     lo = from_ts - SHORT_SPAN
     base = [
         o.c.event_id == events.c.id,
-        *_conditions(flt, deleted=False),
+        *filter_conditions(flt, deleted=False),
         o.c.start_ts < to_ts,
         sa.or_(o.c.end_ts > from_ts, o.c.start_ts >= from_ts),
         # Events whose stored occurrences stop before the window's end are expanded below.
@@ -224,16 +228,15 @@ async def _window(
     found = [StoredOccurrence(record_from_row(r), r["o_start"], r["o_end"]) for r in rows]
 
     # Long occurrences are few: read all of those in the window, and cut at the cursor here.
+    # No ORDER BY: it would steer SQLite away from the partial index; they are sorted below.
     rows = await storage.fetch_all(
-        sa.select(*columns)
-        .where(*base, o.c.long == sa.true(), o.c.end_ts > from_ts)
-        .order_by(*order)
+        sa.select(*columns).where(*base, o.c.long == sa.true(), o.c.end_ts > from_ts)
     )
     others = [StoredOccurrence(record_from_row(r), r["o_start"], r["o_end"]) for r in rows]
 
     unexpanded = await storage.fetch_all(
         sa.select(events).where(
-            *_conditions(flt, deleted=False),
+            *filter_conditions(flt, deleted=False),
             events.c.expanded_until_ts.is_not(None),
             events.c.expanded_until_ts < to_ts,
         )

@@ -39,10 +39,15 @@ events = sa.Table(
     sa.Column("deleted_us", sa.BigInteger, nullable=True),
     sa.Column("search_text", sa.Text, nullable=False),
     sa.Column("document", sa.Text, nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("organizer", sa.String(200), nullable=True),
+    # Which rendering made the stored VEVENTs (see render.ical.RenderContext.key).
+    sa.Column("render_key", sa.String(32), nullable=True),
     sa.Index("ix_events_start_ts_id", "start_ts", "id"),
     sa.Index("ix_events_updated_us_id", "updated_us", "id"),
     sa.Index("ix_events_last_end_ts", "last_end_ts"),
     sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
+    sa.Index("ix_events_organizer", "organizer"),
 )
 
 event_tags = sa.Table(
@@ -86,4 +91,23 @@ tokens = sa.Table(
     sa.Column("created_us", sa.BigInteger, nullable=False),
     sa.Column("last_used_us", sa.BigInteger, nullable=True),
     sa.Column("revoked_us", sa.BigInteger, nullable=True),
+)
+
+# The VEVENT of each event in each language, rendered when the event is written.
+event_ical = sa.Table(
+    "event_ical",
+    metadata,
+    sa.Column(
+        "event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("lang", sa.String(8), primary_key=True),
+    sa.Column("vevent", sa.Text, nullable=False),
+)
+
+# Small named counters; "content_version" changes with every write, and keys every cache.
+service_state = sa.Table(
+    "service_state",
+    metadata,
+    sa.Column("key", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
 )

@@ -29,9 +29,9 @@ from calendar_service.normalise import normalise_event
 from calendar_service.render.jsonapi import event_json, occurrence_json, timestamp, tombstone_json
 from calendar_service.schedule import Schedule, schedule_of
 from calendar_service.settings import Settings
-from calendar_service.vocabulary import CATEGORIES, STATUSES
+from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.auth import optional_token, require_role
-from calendar_service.web.inputs import PATCH_TYPES, QueryReader, read_json
+from calendar_service.web.inputs import PATCH_TYPES, QueryReader, feed_filter, narrow, read_json
 
 STATES = ("draft", "published", "pending")
 READ_ONLY = ("id", "sequence", "created_at", "updated_at", "published_at", "links", "deleted")
@@ -142,19 +142,24 @@ async def _visible_event(
     return event
 
 
-def _filter(reader: QueryReader, token: token_store.Token | None) -> listings.EventFilter:
+def _filter(
+    request: Request, reader: QueryReader, token: token_store.Token | None
+) -> listings.EventFilter:
     states = reader.choices("state", STATES) or ["published"]
     if states != ["published"] and token is None:
         raise Unauthorized("listing unpublished events (state=...) needs a token")
-    flt = listings.EventFilter(
-        from_ts=reader.instant("from"),
-        to_ts=reader.instant("to"),
-        categories=reader.choices("category", CATEGORIES),
-        tags=[t.lower() for t in reader.choices("tag", None)],
-        statuses=reader.choices("status", STATUSES),
-        states=states,
-        q=reader.text("q") or "",
-    )
+    base = listings.EventFilter()
+    feed_slug = reader.text("feed")
+    if feed_slug is not None:
+        feed = request.app.state.feeds.get(feed_slug)
+        if feed is None:
+            reader.fail("feed", f"unknown feed {feed_slug!r}; see /api/feeds")
+        else:
+            base = feed_filter(feed)
+    flt = narrow(base, reader)
+    flt.states = states
+    flt.from_ts = reader.instant("from")
+    flt.to_ts = reader.instant("to")
     since = reader.instant("updated_since")
     if since is not None:
         flt.updated_since_us = since * 1_000_000
@@ -173,7 +178,7 @@ def _check_window(reader: QueryReader, flt: listings.EventFilter, settings: Sett
 async def list_events(request: Request) -> Response:
     settings, storage = _context(request)
     reader = QueryReader(request, settings)
-    flt = _filter(reader, await optional_token(request))
+    flt = _filter(request, reader, await optional_token(request))
     lang = reader.language()
     limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
     cursor = reader.text("cursor")
@@ -203,7 +208,7 @@ async def list_events(request: Request) -> Response:
 async def list_occurrences(request: Request) -> Response:
     settings, storage = _context(request)
     reader = QueryReader(request, settings)
-    flt = _filter(reader, await optional_token(request))
+    flt = _filter(request, reader, await optional_token(request))
     lang = reader.language()
     limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
     cursor = reader.text("cursor")
@@ -258,9 +263,11 @@ async def create_event(request: Request) -> Response:
         storage,
         event=event,
         schedule=schedule_for(event, settings),
+        render=request.app.state.render,
         default_language=settings.default_language,
         base_url=settings.base_url,
     )
+    request.app.state.clock.changed()
     body = event_json(
         stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
     )
@@ -319,8 +326,13 @@ async def update_event(request: Request) -> Response:
         merged = merge_patch(document, _localize_patch(patch, settings.default_language))
         event = parse_event(merged, settings)
         stored = await store.update_event(
-            storage, current=current, event=event, schedule=schedule_for(event, settings)
+            storage,
+            current=current,
+            event=event,
+            schedule=schedule_for(event, settings),
+            render=request.app.state.render,
         )
+    request.app.state.clock.changed()
     body = event_json(
         stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
     )
@@ -335,7 +347,8 @@ async def delete_event(request: Request) -> Response:
             request, request.path_params["key"], authenticated=True, for_update=True
         )
         _check_if_match(request, current)
-        await store.delete_event(storage, current=current)
+        await store.delete_event(storage, current=current, render=request.app.state.render)
+    request.app.state.clock.changed()
     return Response(status_code=204)
 
 

@@ -9,8 +9,11 @@ import orjson
 from starlette.requests import Request
 
 from calendar_service.dates import epoch, lenient_localize, parse_moment, zone
+from calendar_service.db.listings import EventFilter
 from calendar_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from calendar_service.feedspec import FeedDefinition
 from calendar_service.settings import Settings
+from calendar_service.vocabulary import CATEGORIES, STATUSES
 
 JSON_TYPES = ("application/json",)
 PATCH_TYPES = ("application/merge-patch+json", "application/json")
@@ -111,3 +114,34 @@ class QueryReader:
             )
             return None
         return lang
+
+
+def feed_filter(feed: FeedDefinition) -> EventFilter:
+    """The events a feed definition picks."""
+    return EventFilter(
+        categories=list(feed.filter.categories),
+        tags=list(feed.filter.tags),
+        statuses=list(feed.filter.statuses),
+        organizers=list(feed.filter.organizers),
+    )
+
+
+def narrow(flt: EventFilter, reader: QueryReader) -> EventFilter:
+    """A feed's filter narrowed by the request's ``category``, ``tag``, ``q`` and ``status``."""
+    categories = reader.choices("category", CATEGORIES)
+    statuses = reader.choices("status", STATUSES)
+    tags = [t.lower() for t in reader.choices("tag", None)]
+    if categories:
+        flt.categories = [c for c in categories if not flt.categories or c in flt.categories]
+        if not flt.categories:
+            flt.categories = ["(none)"]  # the request asks for categories outside the feed
+    if statuses:
+        flt.statuses = [s for s in statuses if not flt.statuses or s in flt.statuses] or ["(none)"]
+    if tags:
+        if flt.tags:
+            # Both must hold: the feed's tags and the asked ones; keep the asked ones inside.
+            flt.tags = [t for t in tags if t in flt.tags] or ["(none)"]
+        else:
+            flt.tags = tags
+    flt.q = reader.text("q") or ""
+    return flt

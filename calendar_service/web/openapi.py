@@ -53,6 +53,7 @@ FILTERS = [
     _param("q", "Words that must all appear in the text (accents and case ignored)."),
     _param("status", "One or more statuses.", {"type": "string", "examples": list(STATUSES)}),
     _param("state", "draft, published (default) or pending; other than published needs a token."),
+    _param("feed", "Only the events of this named feed (see /api/feeds)."),
     _param("lang", "Flatten text maps to this language (falls back to the default)."),
     _param("limit", "Items per page.", {"type": "integer", "minimum": 1}),
     _param("cursor", "The next_cursor of the previous page."),
@@ -114,6 +115,26 @@ TOKEN_SCHEMA = {
         "token": {"type": "string", "description": "Only in the answer to its creation."},
     },
 }
+FEED_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "slug": {"type": "string"},
+        "title": {"type": ["string", "object"]},
+        "description": {"type": ["string", "object"]},
+        "color": {"type": "string"},
+        "refresh_minutes": {"type": "integer"},
+        "filter": {"type": "object"},
+        "links": {
+            "type": "object",
+            "properties": {
+                "ics": {"type": "string"},
+                "webcal": {"type": "string"},
+                "google": {"type": "string"},
+            },
+        },
+    },
+}
+NARROWING = ("category", "tag", "q", "status")
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
@@ -245,6 +266,56 @@ def openapi_document() -> dict[str, Any]:
                     )
                 },
             }
+        },
+        "/api/feeds": {
+            "get": {
+                "summary": "The published feeds, with their subscribe links",
+                "parameters": [_param("lang", "One language's titles; links to that language.")],
+                "responses": {
+                    "200": _json(
+                        "Feeds.",
+                        {
+                            "type": "object",
+                            "properties": {"items": {"type": "array", "items": FEED_SCHEMA}},
+                        },
+                    )
+                },
+            }
+        },
+        "/feeds/{slug}.ics": {
+            "parameters": [
+                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "get": {
+                "summary": "A subscribable iCalendar feed",
+                "description": "The JSON API filters (category, tag, q, status, lang) narrow it. "
+                "Strong ETag and Last-Modified; 304 on If-None-Match / If-Modified-Since; gzip.",
+                "parameters": [p for p in FILTERS if p["name"] in (*NARROWING, "lang")],
+                "responses": {
+                    "200": {
+                        "description": "The feed.",
+                        "content": {"text/calendar": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified."},
+                    "404": _problem("No such feed."),
+                },
+            },
+        },
+        "/events/{key}.ics": {
+            "parameters": [KEY],
+            "get": {
+                "summary": "One event as an iCalendar file (add to my calendar)",
+                "parameters": [_param("lang", "The language of the entry.")],
+                "responses": {
+                    "200": {
+                        "description": "The event.",
+                        "content": {"text/calendar": {"schema": {"type": "string"}}},
+                    },
+                    "304": {"description": "Not modified."},
+                    "404": _problem("No such event."),
+                    "410": _problem("The event was deleted."),
+                },
+            },
         },
         "/api/tokens": {
             "get": {

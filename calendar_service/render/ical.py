@@ -1,0 +1,252 @@
+"""iCalendar (RFC 5545 / RFC 7986) rendering: one VEVENT per event and language, and feeds.
+
+VEVENTs are rendered with the ``icalendar`` library when an event is written, and stored; a feed
+is a header, the VTIMEZONEs of the zones its events use, and the stored VEVENTs joined. Every
+function here is pure.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import icalendar
+
+from calendar_service.dates import zone
+from calendar_service.db.events import Renderer, StoredEvent
+from calendar_service.render.vtimezone import vtimezone
+from calendar_service.settings import Settings
+from calendar_service.text import markdown_to_text
+from calendar_service.vocabulary import CATEGORIES
+
+# Bump when the rendering changes: stored VEVENTs of another version are rendered again by
+# `calendar-service migrate` (and on `serve`).
+RENDER_VERSION = 1
+CRLF = "\r\n"
+
+LABELS = {
+    "more": {"fr": "En savoir plus", "en": "More information"},
+    "register": {"fr": "Inscription", "en": "Registration"},
+    "price": {"fr": "Tarif", "en": "Price"},
+    "online": {"fr": "En ligne", "en": "Online"},
+    "cancelled": {"fr": "ANNULÉ", "en": "CANCELLED"},
+    "postponed": {"fr": "REPORTÉ", "en": "POSTPONED"},
+    "organizer": {"fr": "Organisé par", "en": "Organised by"},
+}
+
+
+def _label(name: str, lang: str) -> str:
+    labels = LABELS[name]
+    return labels.get(lang) or labels["en"]
+
+
+STATUS_MAP = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """What a VEVENT needs beyond the event: where the service lives and its languages."""
+
+    base_url: str
+    default_language: str
+    languages: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RenderContext:
+        return cls(
+            base_url=settings.base_url,
+            default_language=settings.default_language,
+            languages=tuple(settings.languages),
+        )
+
+    @property
+    def key(self) -> str:
+        """Identifies the rendering: stored VEVENTs made under another key are re-rendered."""
+        raw = f"{RENDER_VERSION}|{self.base_url}|{self.default_language}|{','.join(self.languages)}"
+        return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _pick(texts: dict[str, str] | None, lang: str, default: str) -> str:
+    if not texts:
+        return ""
+    return texts.get(lang) or texts.get(default) or next(iter(texts.values()))
+
+
+def _utc(us: int) -> datetime:
+    return datetime.fromtimestamp(us / 1_000_000, UTC).replace(microsecond=0)
+
+
+def _moment(value: str, tz_name: str, all_day: bool) -> date | datetime:
+    if all_day:
+        return date.fromisoformat(value[:10])
+    return datetime.fromisoformat(value).replace(tzinfo=zone(tz_name))
+
+
+def page_url(event: StoredEvent, base_url: str) -> str:
+    return f"{base_url}/events/{event.slug}"
+
+
+def _location(doc: dict[str, Any], lang: str, default: str) -> str:
+    place = doc.get("location")
+    parts: list[str] = []
+    if isinstance(place, dict):
+        city = " ".join(str(p) for p in (place.get("postal_code"), place.get("city")) if p)
+        parts = [str(p) for p in (place.get("name"), place.get("address")) if p]
+        if city:
+            parts.append(city)
+    if doc.get("attendance_mode") in ("online", "mixed") and doc.get("online_url"):
+        parts.append(
+            f"{_label('online', lang)} : {doc['online_url']}"
+            if lang == "fr"
+            else f"{_label('online', lang)}: {doc['online_url']}"
+        )
+    return ", ".join(parts)
+
+
+def _colon(lang: str) -> str:
+    # French typography: a (no-break) space before the colon.
+    return "\u00a0: " if lang == "fr" else ": "
+
+
+def _description(doc: dict[str, Any], event: StoredEvent, lang: str, ctx: RenderContext) -> str:
+    default = ctx.default_language
+    blocks = []
+    summary = _pick(doc.get("summary"), lang, default)
+    if summary:
+        blocks.append(summary)
+    body = markdown_to_text(_pick(doc.get("description"), lang, default))
+    if body:
+        blocks.append(body)
+    facts = []
+    organizer = doc.get("organizer")
+    if isinstance(organizer, dict) and organizer.get("name"):
+        facts.append(f"{_label('organizer', lang)} {organizer['name']}")
+    price = _pick(doc.get("price"), lang, default)
+    if price:
+        facts.append(f"{_label('price', lang)}{_colon(lang)}{price}")
+    if doc.get("registration_url"):
+        facts.append(f"{_label('register', lang)}{_colon(lang)}{doc['registration_url']}")
+    if facts:
+        blocks.append("\n".join(facts))
+    more = doc.get("url") or page_url(event, ctx.base_url)
+    blocks.append(f"{_label('more', lang)}{_colon(lang)}{more}")
+    return "\n\n".join(blocks)
+
+
+def render_vevent(event: StoredEvent, *, lang: str, ctx: RenderContext) -> str:
+    """The VEVENT of ``event`` in ``lang``: CRLF lines folded at 75 octets, ending in CRLF."""
+    doc = event.document
+    default = ctx.default_language
+    tz_name = str(doc["timezone"])
+    all_day = bool(doc["all_day"])
+    status = "cancelled" if event.deleted_us is not None else str(doc["status"])
+    vevent = icalendar.Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", _utc(event.updated_us))
+    vevent.add("created", _utc(event.created_us))
+    vevent.add("last-modified", _utc(event.updated_us))
+    vevent.add("sequence", event.sequence)
+    start = _moment(str(doc["start"]), tz_name, all_day)
+    vevent.add("dtstart", start)
+    end_text = doc.get("end")
+    if all_day:
+        last = date.fromisoformat(str(end_text)) if end_text else start
+        assert isinstance(last, date)
+        vevent.add("dtend", last + timedelta(days=1))  # iCalendar's end is exclusive
+    elif end_text:
+        vevent.add("dtend", _moment(str(end_text), tz_name, False))
+    recurrence = doc.get("recurrence")
+    if isinstance(recurrence, dict):
+        if recurrence.get("rrule"):
+            vevent.add("rrule", icalendar.vRecur.from_ical(recurrence["rrule"]))
+        if recurrence.get("rdates"):
+            vevent.add("rdate", [_moment(v, tz_name, all_day) for v in recurrence["rdates"]])
+        if recurrence.get("exdates"):
+            vevent.add("exdate", [_moment(v, tz_name, all_day) for v in recurrence["exdates"]])
+    title = _pick(doc["title"], lang, default)
+    if status in ("cancelled", "postponed"):
+        title = f"[{_label(status, lang)}] {title}"
+    vevent.add("summary", title)
+    vevent.add("description", _description(doc, event, lang, ctx))
+    location = _location(doc, lang, default)
+    if location:
+        vevent.add("location", location)
+    place = doc.get("location")
+    if isinstance(place, dict) and place.get("lat") is not None and place.get("lon") is not None:
+        vevent.add("geo", (float(place["lat"]), float(place["lon"])))
+    vevent.add("url", doc.get("url") or page_url(event, ctx.base_url))
+    category = CATEGORIES[str(doc["category"])]
+    vevent.add("categories", [category.get(lang, category["fr"]), *doc.get("tags", [])])
+    vevent.add("status", STATUS_MAP.get(status, "CONFIRMED"))
+    vevent.add("class", "PUBLIC")
+    vevent.add("transp", "OPAQUE")
+    organizer = doc.get("organizer")
+    if isinstance(organizer, dict) and (organizer.get("email") or organizer.get("url")):
+        address = f"mailto:{organizer['email']}" if organizer.get("email") else organizer["url"]
+        name = str(organizer["name"]).replace('"', "'")
+        vevent.add("organizer", address, parameters={"CN": name})
+    image = doc.get("image")
+    if isinstance(image, dict) and image.get("url"):
+        vevent.add("image", image["url"], parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
+    if doc.get("online_url") and doc.get("attendance_mode") in ("online", "mixed"):
+        vevent.add("conference", doc["online_url"], parameters={"VALUE": "URI", "FEATURE": "VIDEO"})
+    return str(vevent.to_ical().decode("utf-8"))
+
+
+def renderings(event: StoredEvent, ctx: RenderContext) -> tuple[str, dict[str, str]]:
+    """The rendering key and the VEVENT of ``event`` in every language of the service."""
+    return ctx.key, {lang: render_vevent(event, lang=lang, ctx=ctx) for lang in ctx.languages}
+
+
+def renderer(ctx: RenderContext) -> Renderer:
+    """What the store calls on every write to keep the stored VEVENTs current."""
+    return functools.partial(renderings, ctx=ctx)
+
+
+@dataclass(frozen=True)
+class CalendarHeader:
+    """The calendar-level properties of a feed."""
+
+    name: str
+    description: str
+    timezone: str
+    refresh_minutes: int
+    source_url: str
+    color: str
+    organisation: str
+    language: str
+
+
+def render_calendar(
+    header: CalendarHeader, *, zones: dict[str, tuple[int, int]], vevents: Iterable[str]
+) -> bytes:
+    """A whole VCALENDAR from stored VEVENTs; ``zones`` maps each TZID to its year range."""
+    calendar = icalendar.Calendar()
+    calendar.add("version", "2.0")
+    calendar.add(
+        "prodid", f"-//{header.organisation}//Calendrier solidaire//{header.language.upper()}"
+    )
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    calendar.add("name", header.name)
+    calendar.add("x-wr-calname", icalendar.vText(header.name))
+    if header.description:
+        calendar.add("description", header.description)
+        calendar.add("x-wr-caldesc", icalendar.vText(header.description))
+    calendar.add("x-wr-timezone", header.timezone)
+    refresh = timedelta(minutes=header.refresh_minutes)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", icalendar.vDuration(refresh))
+    calendar.add("source", header.source_url, parameters={"VALUE": "URI"})
+    calendar.add("x-apple-calendar-color", header.color)
+    head = calendar.to_ical().decode("utf-8")
+    assert head.endswith("END:VCALENDAR" + CRLF)
+    parts = [head[: -len("END:VCALENDAR" + CRLF)]]
+    parts.extend(vtimezone(name, first, last) for name, (first, last) in sorted(zones.items()))
+    parts.extend(vevents)
+    parts.append("END:VCALENDAR" + CRLF)
+    return "".join(parts).encode("utf-8")

@@ -1,0 +1,87 @@
+"""Pure text conversions of the Markdown that editors write in descriptions."""
+
+from __future__ import annotations
+
+import functools
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+
+@functools.cache
+def _parser() -> MarkdownIt:
+    # Raw HTML in a description is shown as text, never interpreted.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def _inline(children: list[Token]) -> str:
+    out: list[str] = []
+    href_stack: list[str | None] = []
+    label_start: list[int] = []
+    for token in children:
+        if token.type in ("text", "code_inline", "html_inline"):
+            out.append(token.content)
+        elif token.type == "softbreak":
+            out.append(" ")
+        elif token.type == "hardbreak":
+            out.append("\n")
+        elif token.type == "link_open":
+            href = token.attrGet("href")
+            href_stack.append(str(href) if href is not None else None)
+            label_start.append(len(out))
+        elif token.type == "link_close" and href_stack:
+            href = href_stack.pop()
+            label = "".join(out[label_start.pop() :])
+            if href and href not in (label, f"mailto:{label}"):
+                out.append(f" ({href})")
+        elif token.type == "image":
+            alt = "".join(c.content for c in token.children or [])
+            if alt:
+                out.append(alt)
+    return "".join(out)
+
+
+def markdown_to_text(source: str) -> str:
+    """Plain text for places that show no markup (iCalendar DESCRIPTION, text e-mails).
+
+    Paragraphs are separated by a blank line, list items start with "- " (or "1. "), and a
+    link keeps its address in brackets after its words.
+    """
+    if not source.strip():
+        return ""
+    blocks: list[str] = []
+    prefixes: list[str] = []
+    counters: list[int] = []
+    pending_item = ""
+    list_started = False
+    for token in _parser().parse(source):
+        if token.type == "bullet_list_open":
+            prefixes.append("- ")
+            counters.append(0)
+            list_started = len(prefixes) == 1
+        elif token.type == "ordered_list_open":
+            start = token.attrGet("start")
+            prefixes.append("1. ")
+            counters.append(int(start) - 1 if start is not None else 0)
+            list_started = len(prefixes) == 1
+        elif token.type in ("bullet_list_close", "ordered_list_close"):
+            prefixes.pop()
+            counters.pop()
+        elif token.type == "list_item_open":
+            counters[-1] += 1
+            marker = prefixes[-1] if prefixes[-1] == "- " else f"{counters[-1]}. "
+            pending_item = "  " * (len(prefixes) - 1) + marker
+        elif token.type == "inline":
+            text = _inline(token.children or [])
+            if pending_item:
+                text, pending_item = pending_item + text, ""
+                if blocks and not list_started:
+                    blocks[-1] += "\n" + text
+                    continue
+                list_started = False
+            blocks.append(text)
+        elif token.type in ("fence", "code_block"):
+            blocks.append(token.content.rstrip("\n"))
+        elif token.type == "hr":
+            blocks.append("—")
+    return "\n\n".join(b for b in blocks if b.strip()).strip()

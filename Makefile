@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 STAMP := $(VENV)/.installed
+NODE_STAMP := tests/js/node_modules/.installed
 
 .PHONY: run test check bench clean
 
@@ -19,7 +20,14 @@ run: $(STAMP)  ## migrate, load the demo events into an empty database, serve on
 	$(BIN)/calendar-service demo --if-empty
 	$(BIN)/calendar-service serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP)  ## the whole suite (PostgreSQL tests skip without a server, fail in CI)
+$(NODE_STAMP): tests/js/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd tests/js && npm ci --no-fund --no-audit --silent && touch node_modules/.installed; \
+	else \
+		echo "npm not found: the ical.js tests will be skipped (they fail in CI)"; \
+	fi
+
+test: $(STAMP) $(NODE_STAMP)  ## the whole suite (PostgreSQL and ical.js tests skip without them, fail in CI)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)  ## lint and type-check

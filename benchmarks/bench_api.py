@@ -51,10 +51,10 @@ from calendar_service.db.connection import Storage, migrate
 from calendar_service.db.events import insert_many
 from calendar_service.db.tables import events as events_table
 from calendar_service.models import EventIn
+from calendar_service.normalise import parse_event
 from calendar_service.render.ical import RenderContext, renderer
-from calendar_service.schedule import Schedule
+from calendar_service.schedule import Schedule, schedule_for
 from calendar_service.settings import Settings
-from calendar_service.web.api import parse_event, schedule_for
 
 try:  # the listing queries moved from db.events to db.listings; accept either layout
     from calendar_service.db.listings import encode_cursor

@@ -21,7 +21,7 @@ from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError
 from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.settings import Settings
-from calendar_service.web import api, health, openapi
+from calendar_service.web import api, health, imports, openapi
 from calendar_service.web import feeds as feeds_web
 
 logger = logging.getLogger(__name__)
@@ -101,7 +101,7 @@ def create_app(settings: Settings) -> Starlette:
             await storage.disconnect()
 
     app = Starlette(
-        routes=[*api.routes, *feeds_web.routes, *openapi.routes, *health.routes],
+        routes=[*api.routes, *imports.routes, *feeds_web.routes, *openapi.routes, *health.routes],
         middleware=[Middleware(ReadOnlyCORS, origins=settings.cors_origins)],
         exception_handlers={
             ServiceError: _service_error,

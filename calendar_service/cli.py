@@ -17,6 +17,7 @@ from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage, migrate
 from calendar_service.feedspec import FeedDefinition, FeedFileError, load_feeds
 from calendar_service.render.ical import RenderContext, renderer
+from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 
 T = TypeVar("T")
@@ -174,7 +175,7 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
 def demo(ctx: click.Context, if_empty: bool, today: Any) -> None:
     """Load the events of the reference newsletter, dated in the coming months."""
     from calendar_service.demo import demo_events
-    from calendar_service.web.api import parse_event
+    from calendar_service.normalise import parse_event
 
     settings = _settings(ctx)
     day = today.date() if today is not None else date.today()
@@ -195,8 +196,6 @@ def demo(ctx: click.Context, if_empty: bool, today: Any) -> None:
 
 
 async def _create(storage: Storage, settings: Settings, event: Any) -> store.StoredEvent:
-    from calendar_service.web.api import schedule_for
-
     return await store.create_event(
         storage,
         event=event,
@@ -205,6 +204,70 @@ async def _create(storage: Storage, settings: Settings, event: Any) -> store.Sto
         default_language=settings.default_language,
         base_url=settings.base_url,
     )
+
+
+@main.command("import")
+@click.argument("source")
+@click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
+@click.option("--strict", is_flag=True, help="Refuse the whole file if any event is invalid.")
+@click.pass_context
+def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool) -> None:
+    """Import an iCalendar file or URL (Google, Outlook, Thunderbird exports): upsert by UID."""
+    from rich.progress import Progress
+
+    from calendar_service.ical_import import ImportFileError, parse_calendar
+    from calendar_service.imports import import_events
+
+    settings = _settings(ctx)
+    try:
+        data = read_source(source, max_bytes=settings.max_import_bytes)
+        items = parse_calendar(data, default_timezone=settings.default_timezone)
+    except (ImportFileError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    context = RenderContext.from_settings(settings)
+    with Progress(transient=True, disable=len(items) < 50 or not sys.stderr.isatty()) as bar:
+        task = bar.add_task("importing", total=len(items))
+
+        async def work(storage: Storage) -> Any:
+            return await import_events(
+                storage,
+                items=items,
+                settings=settings,
+                render=renderer(context),
+                dry_run=dry_run,
+                strict=strict,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+
+        report = run_with_storage(settings, work)
+    for rejected in report.rejected:
+        click.echo(
+            f"rejected {rejected['uid'] or '(no uid)'} {rejected['title']!r}: {rejected['reason']}",
+            err=True,
+        )
+    prefix = "dry run: would have " if dry_run else ""
+    click.echo(prefix + report.summary(), err=True)
+    if report.refused:
+        raise click.ClickException("--strict: the file has invalid events; nothing was written")
+
+
+def read_source(source: str, *, max_bytes: int) -> bytes:
+    """The bytes of a file path or an http(s)/webcal URL, at most ``max_bytes``."""
+    if source.startswith(("http://", "https://", "webcal://")):
+        import urllib.request
+
+        url = (
+            "https://" + source.removeprefix("webcal://") if source.startswith("webcal") else source
+        )
+        request = urllib.request.Request(url, headers={"User-Agent": "calendar-service import"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            data = bytes(response.read(max_bytes + 1))
+    else:
+        with open(source, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"{source} is larger than {max_bytes} bytes (CALENDAR_MAX_IMPORT_BYTES)")
+    return data
 
 
 @main.command()

@@ -12,10 +12,13 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
+
 from calendar_service.dates import NonexistentLocalTime, to_local, zone
-from calendar_service.errors import ValidationFailed
+from calendar_service.errors import ValidationFailed, validation_errors
 from calendar_service.models import EventIn, Recurrence
 from calendar_service.recurrence import RecurrenceError, normalise_rrule
+from calendar_service.settings import Settings
 
 
 def normalise_event(
@@ -118,3 +121,41 @@ def _recurrence(
 
 def _sort_key(value: datetime | date) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+
+READ_ONLY = ("id", "sequence", "created_at", "updated_at", "published_at", "links", "deleted")
+
+
+def parse_event(data: Any, settings: Settings) -> EventIn:
+    """Validate a client's event into its canonical form.
+
+    422 lists every faulty field: first shapes and types (pydantic), then, once those are right,
+    the checks across fields (times, time zones, recurrence).
+    """
+    if isinstance(data, dict):
+        read_only = [
+            {"field": name, "message": "read-only: set by the service"}
+            for name in READ_ONLY
+            if name in data
+        ]
+        if read_only:
+            raise ValidationFailed("the body sets read-only fields", errors=read_only)
+    try:
+        event = EventIn.model_validate(
+            data,
+            context={
+                "default_language": settings.default_language,
+                "languages": settings.languages,
+            },
+        )
+    except ValidationError as exc:
+        errors = validation_errors(exc)
+        raise ValidationFailed(
+            f"{len(errors)} field{'s' if len(errors) > 1 else ''} to correct", errors=errors
+        ) from None
+    return normalise_event(
+        event,
+        default_timezone=settings.default_timezone,
+        default_language=settings.default_language,
+        max_occurrences=settings.max_occurrences,
+    )

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from calendar_service.dates import END_OF_TIME, epoch, from_epoch, instants, zone
+from calendar_service.dates import END_OF_TIME, epoch, from_epoch, instants, utc_now, zone
 from calendar_service.models import EventIn
 from calendar_service.recurrence import expand, occurrence_end
+from calendar_service.settings import Settings
 
 # Occurrences longer than this are "long" (an exhibition over weeks); the rest are found by a
 # bounded index range, the long ones by their end.
@@ -130,3 +131,13 @@ def _overlaps(occ: OccurrenceTimes, window_start: int) -> bool:
 
 def _as_datetime(value: datetime | date) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, datetime.min.time())
+
+
+def schedule_for(event: EventIn, settings: Settings) -> Schedule:
+    """The stored schedule of a normalised event under these settings."""
+    return schedule_of(
+        event,
+        now=utc_now(),
+        horizon_days=settings.occurrence_horizon_days,
+        cap=settings.max_occurrences,
+    )

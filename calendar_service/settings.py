@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1_000, description="Largest request body accepted, in bytes (413 beyond)."
     )
+    max_import_bytes: int = Field(
+        20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
+    )
     page_size: int = Field(50, ge=1, le=500, description="Default number of items in a page.")
     max_page_size: int = Field(500, ge=1, le=5_000, description="Largest `limit` a client may ask.")
     max_occurrences: int = Field(

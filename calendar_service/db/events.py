@@ -222,8 +222,12 @@ async def create_event(
     render: Renderer,
     default_language: str,
     base_url: str,
+    sequence: int = 0,
 ) -> StoredEvent:
-    """Store a new (normalised) event; ``Conflict`` when its UID or slug is taken."""
+    """Store a new (normalised) event; ``Conflict`` when its UID or slug is taken.
+
+    ``sequence`` starts above 0 for an event imported from a calendar that already counted.
+    """
     for attempt in range(5):
         try:
             async with storage.transaction():
@@ -233,6 +237,7 @@ async def create_event(
                     schedule=schedule,
                     default_language=default_language,
                     base_url=base_url,
+                    sequence=sequence,
                 )
                 await _store_derived(storage, items=[(stored.id, event, schedule)], replace=False)
                 await _store_renderings(storage, stored=[stored], render=render)
@@ -248,7 +253,13 @@ async def create_event(
 
 
 async def _insert(
-    storage: Storage, *, event: EventIn, schedule: Schedule, default_language: str, base_url: str
+    storage: Storage,
+    *,
+    event: EventIn,
+    schedule: Schedule,
+    default_language: str,
+    base_url: str,
+    sequence: int = 0,
 ) -> StoredEvent:
     if event.uid is not None:
         clash = await storage.fetch_one(sa.select(events.c.id).where(events.c.uid == event.uid))
@@ -264,11 +275,19 @@ async def _insert(
         await storage.lock("slug:" + base)
         slug = await _free_slug(storage, base)
     uid = event.uid or f"{uuid.uuid4()}@{urlsplit(base_url).hostname or 'calendar'}"
-    return await _insert_row(storage, event=event, schedule=schedule, uid=uid, slug=slug)
+    return await _insert_row(
+        storage, event=event, schedule=schedule, uid=uid, slug=slug, sequence=sequence
+    )
 
 
 async def _insert_row(
-    storage: Storage, *, event: EventIn, schedule: Schedule, uid: str, slug: str
+    storage: Storage,
+    *,
+    event: EventIn,
+    schedule: Schedule,
+    uid: str,
+    slug: str,
+    sequence: int = 0,
 ) -> StoredEvent:
     stamp = now_us()
     row = await storage.fetch_one(
@@ -276,7 +295,7 @@ async def _insert_row(
         .values(
             uid=uid,
             slug=slug,
-            sequence=0,
+            sequence=sequence,
             version=1,
             created_us=stamp,
             updated_us=stamp,
@@ -302,10 +321,16 @@ async def update_event(
     event: EventIn,
     schedule: Schedule,
     render: Renderer,
+    min_sequence: int = 0,
 ) -> StoredEvent:
-    """Replace ``current`` with ``event``; ``PreconditionFailed`` if it changed meanwhile."""
+    """Replace ``current`` with ``event``; ``PreconditionFailed`` if it changed meanwhile.
+
+    The SEQUENCE goes up by one when time, place or status change, and to at least
+    ``min_sequence`` (an import from a calendar that counted further).
+    """
     new_document = orjson.loads(_document(event))
     bump = 1 if schedule_changed(current.document, new_document) else 0
+    sequence = max(current.sequence + bump, min_sequence)
     if event.slug is not None and event.slug != current.slug:
         clash = await storage.fetch_one(sa.select(events.c.id).where(events.c.slug == event.slug))
         if clash is not None:
@@ -321,7 +346,7 @@ async def update_event(
                 .where(events.c.id == current.id, events.c.version == current.version)
                 .values(
                     slug=event.slug or current.slug,
-                    sequence=events.c.sequence + bump,
+                    sequence=sequence,
                     version=events.c.version + 1,
                     updated_us=stamp,
                     published_us=published,
@@ -421,6 +446,12 @@ async def get_event(storage: Storage, *, key: str, for_update: bool = False) -> 
     condition = events.c.id == int(key) if key.isdigit() and len(key) < 10 else events.c.slug == key
     query = sa.select(events).where(condition)
     row = await storage.fetch_one(query.with_for_update() if for_update else query)
+    return record_from_row(row) if row is not None else None
+
+
+async def get_event_by_uid(storage: Storage, *, uid: str) -> StoredEvent | None:
+    """The event with this iCalendar UID, tombstones included."""
+    row = await storage.fetch_one(sa.select(events).where(events.c.uid == uid))
     return record_from_row(row) if row is not None else None
 
 

@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -22,19 +21,16 @@ from calendar_service.errors import (
     PreconditionFailed,
     Unauthorized,
     ValidationFailed,
-    validation_errors,
 )
-from calendar_service.models import EventIn
-from calendar_service.normalise import normalise_event
+from calendar_service.normalise import parse_event
 from calendar_service.render.jsonapi import event_json, occurrence_json, timestamp, tombstone_json
-from calendar_service.schedule import Schedule, schedule_of
+from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.auth import optional_token, require_role
 from calendar_service.web.inputs import PATCH_TYPES, QueryReader, feed_filter, narrow, read_json
 
 STATES = ("draft", "published", "pending")
-READ_ONLY = ("id", "sequence", "created_at", "updated_at", "published_at", "links", "deleted")
 LOCALIZED_PATHS: tuple[tuple[str, ...], ...] = (
     ("title",),
     ("summary",),
@@ -54,51 +50,6 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def _context(request: Request) -> tuple[Settings, Storage]:
     return request.app.state.settings, request.app.state.storage
-
-
-def parse_event(data: Any, settings: Settings) -> EventIn:
-    """Validate a client's event into its canonical form.
-
-    422 lists every faulty field: first shapes and types (pydantic), then, once those are right,
-    the checks across fields (times, time zones, recurrence).
-    """
-    if isinstance(data, dict):
-        read_only = [
-            {"field": name, "message": "read-only: set by the service"}
-            for name in READ_ONLY
-            if name in data
-        ]
-        if read_only:
-            raise ValidationFailed("the body sets read-only fields", errors=read_only)
-    try:
-        event = EventIn.model_validate(
-            data,
-            context={
-                "default_language": settings.default_language,
-                "languages": settings.languages,
-            },
-        )
-    except ValidationError as exc:
-        errors = validation_errors(exc)
-        raise ValidationFailed(
-            f"{len(errors)} field{'s' if len(errors) > 1 else ''} to correct", errors=errors
-        ) from None
-    return normalise_event(
-        event,
-        default_timezone=settings.default_timezone,
-        default_language=settings.default_language,
-        max_occurrences=settings.max_occurrences,
-    )
-
-
-def schedule_for(event: EventIn, settings: Settings) -> Schedule:
-    """The stored schedule of a normalised event under these settings."""
-    return schedule_of(
-        event,
-        now=utc_now(),
-        horizon_days=settings.occurrence_horizon_days,
-        cap=settings.max_occurrences,
-    )
 
 
 def _etag(event: store.StoredEvent, lang: str | None) -> str:

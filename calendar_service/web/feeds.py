@@ -142,13 +142,14 @@ async def event_ics(request: Request) -> Response:
     lang = reader.language() or settings.default_language
     reader.check()
     key = request.path_params["key"]
-    event = await store.get_event(storage, key=key)
-    if event is None or event.state != "published":
-        raise NotFound(f"no event {key!r}")
-    if event.deleted_us is not None:
-        raise Gone(f"event {key!r} was deleted")
 
     async def build(version: int) -> Rendered:
+        # Looked up inside the build: a warm request touches no database.
+        event = await store.get_event(storage, key=key)
+        if event is None or event.state != "published":
+            raise NotFound(f"no event {key!r}")
+        if event.deleted_us is not None:
+            raise Gone(f"event {key!r} was deleted")
         item = await event_item(storage, event_id=event.id, lang=lang)
         if item is None:
             raise NotFound(f"no calendar file for event {key!r} yet")
@@ -174,7 +175,7 @@ async def event_ics(request: Request) -> Response:
             },
         )
 
-    return ics_response(request, await cache.get(storage, ("event", event.id, lang), build))
+    return ics_response(request, await cache.get(storage, ("event", key, lang), build))
 
 
 def feed_links(feed: FeedDefinition, settings: Settings, lang: str | None) -> dict[str, Any]:

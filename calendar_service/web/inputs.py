@@ -19,10 +19,8 @@ JSON_TYPES = ("application/json",)
 PATCH_TYPES = ("application/merge-patch+json", "application/json")
 
 
-async def read_json(
-    request: Request, *, max_bytes: int, types: tuple[str, ...] = JSON_TYPES
-) -> Any:
-    """The request's JSON body; 415 for another type, 413 past ``max_bytes``, 400 if malformed."""
+async def read_body(request: Request, *, max_bytes: int, types: tuple[str, ...]) -> bytes:
+    """The request's body; 415 for another type, 413 past ``max_bytes``, 400 when empty."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in types:
         raise UnsupportedMediaType(
@@ -41,7 +39,15 @@ async def read_json(
         chunks.append(chunk)
     body = b"".join(chunks)
     if not body.strip():
-        raise BadRequest("the body is empty; send a JSON object")
+        raise BadRequest("the body is empty")
+    return body
+
+
+async def read_json(
+    request: Request, *, max_bytes: int, types: tuple[str, ...] = JSON_TYPES
+) -> Any:
+    """The request's JSON body; 415 for another type, 413 past ``max_bytes``, 400 if malformed."""
+    body = await read_body(request, max_bytes=max_bytes, types=types)
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -135,6 +135,27 @@ FEED_SCHEMA = {
     },
 }
 NARROWING = ("category", "tag", "q", "status")
+IMPORT_REPORT = {
+    "type": "object",
+    "properties": {
+        "created": {"type": "integer"},
+        "updated": {"type": "integer"},
+        "unchanged": {"type": "integer"},
+        "rejected": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "uid": {"type": "string"},
+                    "title": {"type": "string"},
+                    "reason": {"type": "string"},
+                },
+            },
+        },
+        "dry_run": {"type": "boolean"},
+        "written": {"type": "boolean"},
+    },
+}
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
@@ -316,6 +337,27 @@ def openapi_document() -> dict[str, Any]:
                     "410": _problem("The event was deleted."),
                 },
             },
+        },
+        "/api/import": {
+            "post": {
+                "summary": "Import an iCalendar file (admin): upsert by UID",
+                "description": "A newer SEQUENCE (or, at the same SEQUENCE, LAST-MODIFIED) "
+                "updates an event. Valid events are written in one transaction. `dry_run=1` "
+                "writes nothing; `strict=1` refuses the whole file if any event is invalid.",
+                "security": SECURED,
+                "parameters": [
+                    _param("dry_run", "1 to report without writing."),
+                    _param("strict", "1 to refuse the file when an event is invalid."),
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {"text/calendar": {"schema": {"type": "string"}}},
+                },
+                "responses": {
+                    "200": _json("The report.", IMPORT_REPORT),
+                    **ERRORS_WRITE,
+                },
+            }
         },
         "/api/tokens": {
             "get": {

@@ -1,0 +1,1026 @@
+"""Feed benchmark: what ``GET /feeds/agenda.ics`` costs with 10,000 events in the feed.
+
+Seeds a store (SQLite file in a temporary folder; optionally a throwaway PostgreSQL database),
+serves the real app with uvicorn in a subprocess (one worker, 127.0.0.1, a free port) and a bare
+Starlette app in another subprocess that returns the same feed bytes from memory, then measures:
+
+- COLD: the feed rebuilt on every request (the rendered-feed cache is emptied before each one
+  through a route mounted only in the benchmark app): one database read of the stored VEVENTs,
+  assembly, SHA-256 and gzip. Median ms.
+- BASELINE 1: the same feed built per request the "obvious" way, with no stored VEVENTs and no
+  cache: read the events' documents, build an ``icalendar.Calendar`` with an ``icalendar.Event``
+  per event (the properties ``render_vevent`` writes) and serialise it. Target: >= 20x the cold
+  median.
+- WARM: ``wrk`` against the cached feed (identity, ``Accept-Encoding: gzip``, and the 304 of
+  ``If-None-Match``) and against the bare app answering the same requests with the same bytes
+  and headers. Target: app requests/s >= 0.70 x bare.
+
+    cd /work/main && .venv/bin/python benchmarks/bench_feeds.py --quick   # 2,000 events, 3 s runs
+    .venv/bin/python benchmarks/bench_feeds.py                            # 10,000 events, 10 s
+    .venv/bin/python benchmarks/bench_feeds.py --databases sqlite,postgresql
+
+The exit code is 0 whatever the verdicts (non-zero only for wrong arguments or a crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import gc
+import gzip
+import http.client
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import icalendar
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from calendar_service.app import create_app
+from calendar_service.dates import epoch, utc_now, zone
+from calendar_service.db.connection import Storage, migrate
+from calendar_service.db.events import StoredEvent, insert_many, record_from_row
+from calendar_service.db.feeds import FeedItem
+from calendar_service.db.listings import EventFilter, filter_conditions
+from calendar_service.db.tables import events as events_table
+from calendar_service.feedspec import FeedDefinition
+from calendar_service.models import EventIn
+from calendar_service.render import ical
+from calendar_service.render.ical import RenderContext, renderer
+from calendar_service.render.vtimezone import vtimezone
+from calendar_service.schedule import Schedule
+from calendar_service.settings import Settings
+from calendar_service.vocabulary import CATEGORIES as CATEGORY_LABELS
+from calendar_service.web.api import parse_event, schedule_for
+from calendar_service.web.feeds import ICS_TYPE, _zones
+from calendar_service.web.inputs import feed_filter
+
+ROOT = Path(__file__).resolve().parent.parent
+FEEDS_DIR = ROOT / "feeds"
+FEED_SLUG = "agenda"
+FEED_PATH = f"/feeds/{FEED_SLUG}.ics"
+BASELINE_PATH = f"/bench/baseline/{FEED_SLUG}.ics"
+POSTGRES_SERVER = os.environ.get(
+    "CALENDAR_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+COLD_TARGET = 20.0  # baseline median / cold median
+WARM_TARGET = 0.70  # app requests/s / bare requests/s
+BATCH = 2_000
+PG_CONCURRENCY = 4
+SEED = 20_260_212
+PAST_SHARE = 0.10  # extra events that ended before the retention window (not in the feed)
+MAYOTTE_SHARE = 0.05
+AHEAD_DAYS = 730  # events in the feed start from 25 days ago to two years ahead
+SERVER_START_TIMEOUT_S = 60.0
+
+# --- documents --------------------------------------------------------------------------------
+
+CATEGORIES = [
+    "concert", "projection", "exposition", "spectacle", "mobilisation", "conference",
+    "atelier", "permanence", "rencontre", "concours", "collecte", "autre",
+]  # fmt: skip
+KINDS = {
+    "concert": ("Concert solidaire", "Solidarity concert"),
+    "projection": ("Projection-débat", "Film screening and debate"),
+    "exposition": ("Exposition", "Exhibition"),
+    "spectacle": ("Spectacle", "Show"),
+    "mobilisation": ("Rassemblement", "Rally"),
+    "conference": ("Conférence", "Talk"),
+    "atelier": ("Atelier", "Workshop"),
+    "permanence": ("Permanence d'accès aux droits", "Legal drop-in session"),
+    "rencontre": ("Rencontre", "Meeting"),
+    "concours": ("Remise des prix", "Award ceremony"),
+    "collecte": ("Collecte", "Collection drive"),
+    "autre": ("Journée portes ouvertes", "Open day"),
+}
+SUBJECTS = [
+    ("pour l'accueil des personnes exilées", "for the welcome of exiled people"),
+    ("sur les frontières", "on borders"),
+    ("autour de la mémoire des migrations", "on the memory of migration"),
+    ("pour l'égalité des droits", "for equal rights"),
+    ("sur le droit d'asile", "on the right of asylum"),
+    ("avec les jeunes isolés", "with unaccompanied young people"),
+    ("contre la précarité", "against precarity"),
+    ("sur l'accès aux soins", "on access to healthcare"),
+    ("autour du français langue étrangère", "on French as a foreign language"),
+    ("pour un logement digne", "for decent housing"),
+]  # fmt: skip
+TAGS = [
+    "solidarite", "exil", "asile", "jeunesse", "femmes", "musique", "cinema", "theatre",
+    "droits-humains", "justice", "logement", "sante", "emploi", "education", "francais",
+    "famille", "benevolat", "collecte", "accueil", "frontieres", "memoire", "debat", "gratuit",
+    "inscription", "accessible", "mayotte",
+]  # fmt: skip
+PLACES = [
+    ("La Bellevilloise", "19-21 rue Boyer", "75020", "Paris", 48.8686, 2.3933),
+    ("Maison des métallos", "94 rue Jean-Pierre Timbaud", "75011", "Paris", 48.8672, 2.3749),
+    ("Friche la Belle de Mai", "41 rue Jobin", "13003", "Marseille", 43.3103, 5.3904),
+    ("Le Channel", "173 boulevard Gambetta", "62100", "Calais", 50.9497, 1.8470),
+    ("Les Subsistances", "8bis quai Saint-Vincent", "69001", "Lyon", 45.7700, 4.8170),
+    ("Maison Folie Wazemmes", "70 rue des Sarrazins", "59000", "Lille", 50.6280, 3.0480),
+    ("Le Lieu Unique", "2 rue de la Biscuiterie", "44000", "Nantes", 47.2150, -1.5450),
+    ("Médiathèque centrale", "25 rue Sainte-Catherine", "31000", "Toulouse", 43.6045, 1.4440),
+    ("Centre social", "3 rue de la Paix", "67000", "Strasbourg", 48.5734, 7.7521),
+]  # fmt: skip
+MAYOTTE_PLACES = [
+    ("Pôle culturel de Chirongui", "Route nationale 3", "97620", "Chirongui", -12.9319, 45.1485),
+    ("Maison des associations", "Rue du Commerce", "97600", "Mamoudzou", -12.7806, 45.2279),
+    ("MJC de Dzaoudzi", "Boulevard des Crabes", "97615", "Dzaoudzi", -12.7871, 45.2817),
+]  # fmt: skip
+ORGANIZERS = [
+    ("France terre d'asile", "https://www.france-terre-asile.org"),
+    ("La Cimade", "https://www.lacimade.org"),
+    ("Secours catholique", "https://www.secours-catholique.org"),
+    ("Forum réfugiés", "https://www.forumrefugies.org"),
+    ("Collectif Cause Majeur !", "https://example.org/cause-majeur"),
+    ("Médecins sans frontières", "https://www.msf.fr"),
+]  # fmt: skip
+FR_SENTENCES = [
+    "Un temps d'échange, de témoignages et de convivialité, ouvert à toutes et à tous.",
+    "Les bénévoles de l'association présenteront leurs actions de l'année écoulée.",
+    "La rencontre sera suivie d'un repas partagé : chacun·e apporte un plat à partager.",
+    "Interprétariat en arabe, en dari et en anglais sur place ; garde d'enfants possible.",
+    "Des juristes répondront à vos questions sur les titres de séjour et le droit d'asile.",
+    "Entrée libre dans la limite des places disponibles, inscription conseillée.",
+]  # fmt: skip
+EN_SENTENCES = [
+    "A time for sharing, testimonies and friendship, open to everyone.",
+    "The association's volunteers will present this year's work.",
+    "The meeting is followed by a shared meal: bring a dish to share.",
+    "Interpreting into Arabic, Dari and English on site; childcare available.",
+    "Lawyers will answer your questions about residence permits and asylum.",
+    "Free entry while places last; registration recommended.",
+]  # fmt: skip
+
+
+def bench_settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        base_url="http://bench",
+        environment="development",
+        feeds_dir=FEEDS_DIR,
+    )
+
+
+def template_document(n: int, kind: str, mayotte: bool, rng: random.Random) -> dict[str, Any]:
+    """A valid event document, in French and often in English, of a few hundred characters."""
+    category = CATEGORIES[n % len(CATEGORIES)]
+    place = (MAYOTTE_PLACES if mayotte else PLACES)[n % (3 if mayotte else len(PLACES))]
+    organizer = ORGANIZERS[n % len(ORGANIZERS)]
+    subject_fr, subject_en = SUBJECTS[(n // len(CATEGORIES)) % len(SUBJECTS)]
+    kind_fr, kind_en = KINDS[category]
+    title_fr = f"{kind_fr} {subject_fr} à {place[3]}"
+    bilingual = n % 3 != 2
+    fr = rng.sample(FR_SENTENCES, 2 + n % 3)
+    description_fr = (
+        f"**{organizer[0]}** vous donne rendez-vous à {place[0]} ({place[3]}).\n\n"
+        + " ".join(fr)
+        + f"\n\n[Programme complet]({organizer[1]}/agenda/{n})"
+    )
+    doc: dict[str, Any] = {
+        "title": {"fr": title_fr, "en": f"{kind_en} {subject_en} in {place[3]}"}
+        if bilingual
+        else title_fr,
+        "summary": {"fr": f"{kind_fr} {subject_fr}, ouvert à toutes et à tous."},
+        "description": {"fr": description_fr},
+        "category": category,
+        "tags": rng.sample(TAGS, 1 + n % 4),
+        "location": {
+            "name": place[0],
+            "address": place[1],
+            "postal_code": place[2],
+            "city": place[3],
+            "country": "FR",
+            "lat": place[4],
+            "lon": place[5],
+        },
+        "organizer": {"name": organizer[0], "url": organizer[1]},
+        "url": f"{organizer[1]}/agenda/{n}",
+        "price": {"fr": ["Entrée libre", "Gratuit, sur inscription", "Prix libre"][n % 3]},
+        "state": "published",
+    }
+    if bilingual:
+        en = [EN_SENTENCES[FR_SENTENCES.index(s)] for s in fr]
+        doc["summary"]["en"] = f"{kind_en} {subject_en}, open to everyone."
+        doc["description"]["en"] = (
+            f"**{organizer[0]}** invites you to {place[0]} ({place[3]}).\n\n"
+            + " ".join(en)
+            + f"\n\n[Full programme]({organizer[1]}/agenda/{n})"
+        )
+        doc["price"]["en"] = ["Free entry", "Free, registration required", "Pay what you can"][
+            n % 3
+        ]
+    if mayotte:
+        doc["timezone"] = "Indian/Mayotte"
+    if n % 4 == 0:
+        doc["partners"] = [{"name": ORGANIZERS[(n + 1) % len(ORGANIZERS)][0], "role": "partner"}]
+    if n % 7 == 0:
+        doc["registration_url"] = f"{organizer[1]}/inscription/{n}"
+    if n % 5 == 0:
+        doc["accessibility"] = {"features": ["wheelchair"]}
+    if n % 11 == 0:
+        doc["image"] = {"url": f"https://example.org/images/{n}.jpg", "alt": {"fr": title_fr}}
+    if kind == "allday":
+        doc.update(start="2026-01-05", end="2026-01-07", all_day=True)
+    else:
+        doc.update(start="2026-01-05T18:00:00", end="2026-01-05T20:00:00")
+    if kind == "recurring":
+        doc["recurrence"] = {"rrule": "FREQ=WEEKLY;COUNT=8"}
+    return doc
+
+
+def kind_of(i: int) -> str:
+    """2% weekly recurring (COUNT=8), 1% all-day over several days, the rest single events."""
+    if i % 100 in (0, 50):
+        return "recurring"
+    if i % 100 == 25:
+        return "allday"
+    return "single"
+
+
+Row = tuple[EventIn, Schedule, str, str]
+
+
+def build_rows(count: int, settings: Settings) -> tuple[list[Row], int]:
+    """``count`` events in the feed and ``PAST_SHARE * count`` that ended before its window.
+
+    The feed keeps events that end after today minus ``keep_past_days`` (30): its events start
+    between 25 days ago and two years ahead. A few are cancelled or postponed (they stay in the
+    feed, marked so).
+    """
+    rng = random.Random(SEED)
+    pools: dict[tuple[str, bool], list[EventIn]] = {}
+    n = 0
+    for kind, size in (("single", 240), ("recurring", 20), ("allday", 12)):
+        for mayotte in (False, True):
+            pool = pools.setdefault((kind, mayotte), [])
+            for _ in range(size if not mayotte else max(3, size // 10)):
+                pool.append(parse_event(template_document(n, kind, mayotte, rng), settings))
+                n += 1
+    today = date.today()
+    past = int(count * PAST_SHARE)
+    rows: list[Row] = []
+    for i in range(count + past):
+        in_feed = i < count
+        kind = kind_of(i) if in_feed else "single"
+        mayotte = rng.random() < MAYOTTE_SHARE
+        template = rng.choice(pools[(kind, mayotte)])
+        if in_feed:
+            day = today + timedelta(days=rng.randrange(-25, AHEAD_DAYS))
+        else:
+            day = today - timedelta(days=rng.randrange(40, 400))
+        update: dict[str, Any]
+        if kind == "allday":
+            update = {"start": day, "end": day + timedelta(days=rng.choice((1, 2, 3)))}
+        else:
+            start = datetime.combine(day, datetime.min.time()).replace(
+                hour=rng.randrange(8, 21), minute=rng.choice((0, 15, 30, 45))
+            )
+            update = {"start": start, "end": start + timedelta(minutes=rng.choice((60, 90, 120)))}
+        roll = rng.random()
+        if roll < 0.01:
+            update["status"] = "cancelled"
+        elif roll < 0.015:
+            update["status"] = "postponed"
+        event = template.model_copy(update=update)
+        slug = f"bench-{day.isoformat()}-{i}"
+        rows.append((event, schedule_for(event, settings), f"bench-{i}@bench", slug))
+    return rows, past
+
+
+async def seed(url: str, rows: list[Row]) -> float:
+    """Store ``rows`` with ``insert_many`` (VEVENTs rendered as on every write); seconds."""
+    storage = Storage(url)
+    await storage.connect()
+    render = renderer(RenderContext.from_settings(bench_settings(url)))
+    try:
+        began = time.perf_counter()
+        batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
+        if storage.kind == "sqlite":
+            for batch in batches:
+                await insert_many(storage, rows=batch, render=render)
+        else:
+            gate = asyncio.Semaphore(PG_CONCURRENCY)
+
+            async def store(batch: list[Row]) -> None:
+                async with gate:
+                    await insert_many(storage, rows=batch, render=render)
+
+            await asyncio.gather(*(store(batch) for batch in batches))
+            await storage.execute("ANALYZE")
+        return time.perf_counter() - began
+    finally:
+        await storage.disconnect()
+
+
+# --- baseline 1: icalendar objects per request ------------------------------------------------
+
+
+def icalendar_event(event: StoredEvent, *, lang: str, ctx: RenderContext) -> icalendar.Event:
+    """The ``icalendar.Event`` that ``render_vevent`` serialises (same properties, same order)."""
+    doc = event.document
+    default = ctx.default_language
+    tz_name = str(doc["timezone"])
+    all_day = bool(doc["all_day"])
+    status = "cancelled" if event.deleted_us is not None else str(doc["status"])
+    vevent = icalendar.Event()
+    vevent.add("uid", event.uid)
+    vevent.add("dtstamp", ical._utc(event.updated_us))
+    vevent.add("created", ical._utc(event.created_us))
+    vevent.add("last-modified", ical._utc(event.updated_us))
+    vevent.add("sequence", event.sequence)
+    start = ical._moment(str(doc["start"]), tz_name, all_day)
+    vevent.add("dtstart", start)
+    end_text = doc.get("end")
+    if all_day:
+        last = date.fromisoformat(str(end_text)) if end_text else start
+        vevent.add("dtend", last + timedelta(days=1))
+    elif end_text:
+        vevent.add("dtend", ical._moment(str(end_text), tz_name, False))
+    recurrence = doc.get("recurrence")
+    if isinstance(recurrence, dict):
+        if recurrence.get("rrule"):
+            vevent.add("rrule", icalendar.vRecur.from_ical(recurrence["rrule"]))
+        if recurrence.get("rdates"):
+            vevent.add("rdate", [ical._moment(v, tz_name, all_day) for v in recurrence["rdates"]])
+        if recurrence.get("exdates"):
+            vevent.add("exdate", [ical._moment(v, tz_name, all_day) for v in recurrence["exdates"]])
+    title = ical._pick(doc["title"], lang, default)
+    if status in ("cancelled", "postponed"):
+        title = f"[{ical._label(status, lang)}] {title}"
+    vevent.add("summary", title)
+    vevent.add("description", ical._description(doc, event, lang, ctx))
+    location = ical._location(doc, lang, default)
+    if location:
+        vevent.add("location", location)
+    place = doc.get("location")
+    if isinstance(place, dict) and place.get("lat") is not None and place.get("lon") is not None:
+        vevent.add("geo", (float(place["lat"]), float(place["lon"])))
+    vevent.add("url", doc.get("url") or ical.page_url(event, ctx.base_url))
+    category = CATEGORY_LABELS[str(doc["category"])]
+    vevent.add("categories", [category.get(lang, category["fr"]), *doc.get("tags", [])])
+    vevent.add("status", ical.STATUS_MAP.get(status, "CONFIRMED"))
+    vevent.add("class", "PUBLIC")
+    vevent.add("transp", "OPAQUE")
+    organizer = doc.get("organizer")
+    if isinstance(organizer, dict) and (organizer.get("email") or organizer.get("url")):
+        address = f"mailto:{organizer['email']}" if organizer.get("email") else organizer["url"]
+        name = str(organizer["name"]).replace('"', "'")
+        vevent.add("organizer", address, parameters={"CN": name})
+    image = doc.get("image")
+    if isinstance(image, dict) and image.get("url"):
+        vevent.add("image", image["url"], parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
+    if doc.get("online_url") and doc.get("attendance_mode") in ("online", "mixed"):
+        vevent.add("conference", doc["online_url"], parameters={"VALUE": "URI", "FEATURE": "VIDEO"})
+    return vevent
+
+
+async def baseline_feed(request: Request) -> Response:
+    """The feed built per request from the events' documents: no stored VEVENTs, no cache.
+
+    Same selection as ``feed_items`` (published, within retention, cancelled ones for
+    ``keep_cancelled_days``), but reading the events' documents instead of their VEVENTs.
+    """
+    settings: Settings = request.app.state.settings
+    storage: Storage = request.app.state.storage
+    feed: FeedDefinition = request.app.state.feeds[request.path_params["slug"]]
+    lang = settings.default_language
+    ctx = RenderContext.from_settings(settings)
+    today = utc_now().astimezone(zone(settings.default_timezone)).date()
+    day_start = datetime.combine(today, datetime.min.time(), zone(settings.default_timezone))
+    past_cutoff_ts = epoch(day_start - timedelta(days=feed.keep_past_days))
+    cancelled_cutoff_us = epoch(day_start - timedelta(days=feed.keep_cancelled_days)) * 1_000_000
+    flt = feed_filter(feed)
+    flt = EventFilter(**{**flt.__dict__, "states": ["published"]})
+    e = events_table.c
+    cancelled = sa.or_(e.deleted_us.is_not(None), e.status == "cancelled")
+    rows = await storage.fetch_all(
+        sa.select(events_table)
+        .where(
+            *filter_conditions(flt, deleted=True),
+            e.last_end_ts >= past_cutoff_ts,
+            sa.or_(sa.not_(cancelled), e.updated_us >= cancelled_cutoff_us),
+        )
+        .order_by(e.start_ts, e.id)
+    )
+    stored = [record_from_row(row) for row in rows]
+    spans = _zones(
+        [
+            FeedItem("", s.document["timezone"], s.start_ts, r["last_end_ts"], 0)
+            for s, r in zip(stored, rows, strict=True)
+        ],
+        utc_now(),
+    )
+    calendar = icalendar.Calendar()
+    calendar.add("version", "2.0")
+    calendar.add("prodid", f"-//{settings.organisation_name}//Calendrier solidaire//{lang.upper()}")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("method", "PUBLISH")
+    name = feed.text(feed.title, lang, settings.default_language)
+    description = feed.text(feed.description, lang, settings.default_language)
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", icalendar.vText(name))
+    if description:
+        calendar.add("description", description)
+        calendar.add("x-wr-caldesc", icalendar.vText(description))
+    calendar.add("x-wr-timezone", settings.default_timezone)
+    refresh = timedelta(minutes=feed.refresh_minutes)
+    calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", icalendar.vDuration(refresh))
+    source = f"{settings.base_url}/feeds/{feed.slug}.ics"
+    calendar.add("source", source, parameters={"VALUE": "URI"})
+    calendar.add("x-apple-calendar-color", feed.color)
+    for tz_name, (first, last) in sorted(spans.items()):
+        # The service's own VTIMEZONE, computed afresh (not from its lru_cache).
+        text = vtimezone.__wrapped__(tz_name, first, last)
+        calendar.add_component(icalendar.Timezone.from_ical(text))
+    for event in stored:
+        calendar.add_component(icalendar_event(event, lang=lang, ctx=ctx))
+    return Response(calendar.to_ical(), media_type=ICS_TYPE)
+
+
+# --- servers (this file run with --serve app|bare, in a subprocess) ---------------------------
+
+
+def bound_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def benchmark_app(url: str) -> Starlette:
+    """The real app, plus routes mounted for the benchmark only (after all of its own)."""
+    app = create_app(bench_settings(url))
+
+    async def clear(request: Request) -> Response:
+        cache = request.app.state.rendered
+        entries = len(cache._entries)
+        cache.clear()
+        return JSONResponse({"cleared": entries})
+
+    async def ready(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    app.router.routes.extend(
+        [
+            Route("/bench/clear", clear, methods=["POST"]),
+            Route("/bench/ready", ready, methods=["GET"]),
+            Route("/bench/baseline/{slug}.ics", baseline_feed, methods=["GET"]),
+        ]
+    )
+    return app
+
+
+def bare_app(folder: Path) -> Starlette:
+    """One route, the feed's path, answering with the app's bytes and headers from memory."""
+    spec = json.loads((folder / "headers.json").read_text())
+    identity = (folder / "feed.ics").read_bytes()
+    gzipped = (folder / "feed.ics.gz").read_bytes()
+    h_identity, h_gzip, h_304 = spec["identity"], spec["gzip"], spec["304"]
+
+    async def feed(request: Request) -> Response:
+        if request.headers.get("if-none-match") is not None:
+            return Response(status_code=304, headers=h_304)
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            return Response(gzipped, headers=h_gzip, media_type=ICS_TYPE)
+        return Response(identity, headers=h_identity, media_type=ICS_TYPE)
+
+    async def ready(request: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route(FEED_PATH, feed, methods=["GET"]), Route("/bench/ready", ready)])
+
+
+def serve(which: str, target: str) -> int:
+    """Subprocess entry: print the port on stdout, then serve until SIGTERM."""
+    import uvicorn
+
+    app = benchmark_app(target) if which == "app" else bare_app(Path(target))
+    sock = bound_socket()
+    print(f"PORT {sock.getsockname()[1]}", flush=True)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more for the parent's pipe
+    config = uvicorn.Config(
+        app, log_level="warning", workers=1, lifespan="on", timeout_graceful_shutdown=5
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+@dataclass
+class Server:
+    name: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+def start_server(which: str, target: str) -> Server:
+    process = subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--serve", which, target],
+        stdout=subprocess.PIPE,
+        cwd=ROOT,
+        preexec_fn=_die_with_parent,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().decode().strip()
+    if not line.startswith("PORT "):
+        process.kill()
+        process.wait()
+        raise RuntimeError(f"the {which} server did not start (exit code {process.returncode})")
+    server = Server(which, process, int(line.split()[1]))
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while True:
+        try:
+            status, _, _ = Client(server.port).get("/bench/ready")
+            if status == 200:
+                return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(server)
+            raise RuntimeError(f"the {which} server did not answer (exit code {process.poll()})")
+        time.sleep(0.1)
+
+
+def stop_server(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+    if server.process.stdout is not None:
+        server.process.stdout.close()
+
+
+# --- client -----------------------------------------------------------------------------------
+
+
+class Client:
+    """One keep-alive HTTP/1.1 connection (the standard library: little client overhead)."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+
+    def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        self.connection.request(method, path, headers=headers or {})
+        response = self.connection.getresponse()
+        body = response.read()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+
+    def get(
+        self, path: str, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
+        return self.request("GET", path, headers)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def p95_ms(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))] * 1000
+
+
+@dataclass
+class WrkRun:
+    requests_s: float
+    latency: str
+    transfer: str
+    errors: str
+
+    def cell(self) -> str:
+        return f"{self.requests_s:9,.0f}"
+
+
+WRK_NUMBER = re.compile(r"Requests/sec:\s+([\d.]+)")
+
+
+def run_wrk(url: str, headers: dict[str, str], args: argparse.Namespace, seconds: float) -> WrkRun:
+    command = [
+        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "30s",
+    ]  # fmt: skip
+    for name, value in headers.items():
+        command += ["-H", f"{name}: {value}"]
+    command.append(url)
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = WRK_NUMBER.search(out)
+    if found is None:
+        raise RuntimeError(f"could not read wrk's output:\n{out}")
+    latency = re.search(r"Latency\s+(\S+)", out)
+    transfer = re.search(r"Transfer/sec:\s+(\S+)", out)
+    problems = [
+        line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
+    ]
+    return WrkRun(
+        requests_s=float(found.group(1)),
+        latency=latency.group(1) if latency else "?",
+        transfer=transfer.group(1) if transfer else "?",
+        errors="; ".join(problems),
+    )
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+@dataclass
+class WarmCase:
+    name: str
+    headers: dict[str, str]
+    app: list[WrkRun] = field(default_factory=list)
+    bare: list[WrkRun] = field(default_factory=list)
+
+    def ratio(self) -> float:
+        return statistics.mean(r.requests_s for r in self.app) / statistics.mean(
+            r.requests_s for r in self.bare
+        )
+
+
+@dataclass
+class Result:
+    kind: str
+    events: int
+    past: int
+    build_s: float
+    seed_s: float
+    body_bytes: int
+    gzip_bytes: int
+    vevents: int
+    zones: list[str]
+    cold: list[float]
+    cold_gzip: list[float]
+    cold_cleared: list[int]
+    baseline: list[float]
+    baseline_same: str
+    warm: list[WarmCase]
+
+
+def cold_times(
+    client: Client, path: str, headers: dict[str, str], n: int
+) -> tuple[list[float], list[int]]:
+    """``n`` feed requests, each after the rendered-feed cache is emptied (plus one warm-up)."""
+    samples, cleared = [], []
+    for i in range(n + 1):
+        status, _, body = client.request("POST", "/bench/clear")
+        assert status == 200, status
+        t0 = time.perf_counter()
+        status, _, _ = client.get(path, headers)
+        elapsed = time.perf_counter() - t0
+        assert status == 200, status
+        if i:
+            samples.append(elapsed)
+            cleared.append(json.loads(body)["cleared"])
+    return samples, cleared
+
+
+def compare_bodies(feed: bytes, baseline: bytes) -> str:
+    if feed == baseline:
+        return "byte-identical to the feed"
+    a, b = feed.split(b"\r\n"), baseline.split(b"\r\n")
+    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
+    if at is None:
+        return f"DIFFERS from the feed in length ({len(baseline):,} vs {len(feed):,} bytes)"
+    return (
+        f"DIFFERS from the feed ({len(baseline):,} vs {len(feed):,} bytes; first at line"
+        f" {at + 1}: {a[at][:60]!r} vs {b[at][:60]!r})"
+    )
+
+
+def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
+    migrate(url)
+    t0 = time.perf_counter()
+    rows, past = build_rows(args.events, bench_settings(url))
+    build_s = time.perf_counter() - t0
+    seed_s = asyncio.run(seed(url, rows))
+    del rows
+    gc.collect()
+    print(
+        f"  {kind}: {args.events + past:,} events ({args.events:,} in the feed, {past:,} past)"
+        f" built in {build_s:.1f} s, stored in {seed_s:.1f} s",
+        flush=True,
+    )
+    servers: list[Server] = []
+    try:
+        app = start_server("app", url)
+        servers.append(app)
+        client = Client(app.port)
+        status, h_identity, body = client.get(FEED_PATH)
+        assert status == 200, (status, body[:300])
+        vevents = body.count(b"BEGIN:VEVENT\r\n")
+        zones = sorted(set(re.findall(rb"BEGIN:VTIMEZONE\r\nTZID:([^\r]+)", body)))
+        if vevents != args.events:
+            print(f"  WARNING: the feed holds {vevents:,} VEVENTs, not {args.events:,}")
+        status, h_gzip, gzipped = client.get(FEED_PATH, {"Accept-Encoding": "gzip"})
+        assert status == 200 and h_gzip.get("content-encoding") == "gzip", status
+        assert gzip.decompress(gzipped) == body, "the gzipped feed is not the feed"
+        etag = h_gzip["etag"]
+        status, h_304, _ = client.get(FEED_PATH, {"Accept-Encoding": "gzip", "If-None-Match": etag})
+        assert status == 304, status
+
+        # COLD, then BASELINE 1 (same connection, sequential).
+        print(f"  cold: {args.cold_requests} requests, cache emptied before each", flush=True)
+        cold, cleared = cold_times(client, FEED_PATH, {}, args.cold_requests)
+        cold_gzip, _ = cold_times(
+            client, FEED_PATH, {"Accept-Encoding": "gzip"}, args.cold_requests
+        )
+        print(f"  baseline: {args.baseline_requests} requests (+1 warm-up)", flush=True)
+        status, _, first = client.get(BASELINE_PATH)
+        assert status == 200, (status, first[:300])
+        baseline_same = compare_bodies(body, first)
+        baseline = []
+        for _ in range(args.baseline_requests):
+            t0 = time.perf_counter()
+            status, _, _ = client.get(BASELINE_PATH)
+            baseline.append(time.perf_counter() - t0)
+            assert status == 200, status
+        client.get(FEED_PATH)  # leave the cache warm
+        client.close()
+
+        # The bare app: the same bytes and headers, from memory.
+        skip = {"date", "server", "content-length", "content-type"}
+        (workdir / "feed.ics").write_bytes(body)
+        (workdir / "feed.ics.gz").write_bytes(gzipped)
+        (workdir / "headers.json").write_text(
+            json.dumps(
+                {
+                    name: {k: v for k, v in h.items() if k not in skip}
+                    for name, h in (("identity", h_identity), ("gzip", h_gzip), ("304", h_304))
+                }
+            )
+        )
+        bare = start_server("bare", str(workdir))
+        servers.append(bare)
+        bare_client = Client(bare.port)
+        for headers, expected in (
+            ({}, body),
+            ({"Accept-Encoding": "gzip"}, gzipped),
+            ({"Accept-Encoding": "gzip", "If-None-Match": etag}, b""),
+        ):
+            app_client = Client(app.port)
+            a = app_client.get(FEED_PATH, headers)
+            app_client.close()
+            b = bare_client.get(FEED_PATH, headers)
+            assert a[0] == b[0] and a[2] == b[2] == expected, "the bare app answers differently"
+            assert {k: v for k, v in a[1].items() if k not in ("date",)} == {
+                k: v for k, v in b[1].items() if k not in ("date",)
+            }, (a[1], b[1])
+        bare_client.close()
+
+        # WARM: wrk, each case twice, app/bare alternated (app, bare, then bare, app).
+        cases = [
+            WarmCase("warm identity", {}),
+            WarmCase("warm gzip", {"Accept-Encoding": "gzip"}),
+            WarmCase("304 If-None-Match", {"Accept-Encoding": "gzip", "If-None-Match": etag}),
+        ]
+        print(
+            f"  warm: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s,"
+            f" 3 cases x 2 runs x (app, bare)",
+            flush=True,
+        )
+        for case in cases:
+            for server in (app, bare):
+                run_wrk(server.url(FEED_PATH), case.headers, args, 1)  # warm-up
+            for order in ((app, bare), (bare, app)):
+                for server in order:
+                    run = run_wrk(server.url(FEED_PATH), case.headers, args, args.duration)
+                    (case.app if server is app else case.bare).append(run)
+                    if run.errors:
+                        print(f"  WARNING {case.name} {server.name}: {run.errors}")
+            print(
+                f"    {case.name:<20} app {[round(r.requests_s) for r in case.app]}"
+                f" bare {[round(r.requests_s) for r in case.bare]}",
+                flush=True,
+            )
+        return Result(
+            kind=kind,
+            events=args.events,
+            past=past,
+            build_s=build_s,
+            seed_s=seed_s,
+            body_bytes=len(body),
+            gzip_bytes=len(gzipped),
+            vevents=vevents,
+            zones=[z.decode() for z in zones],
+            cold=cold,
+            cold_gzip=cold_gzip,
+            cold_cleared=cleared,
+            baseline=baseline,
+            baseline_same=baseline_same,
+            warm=cases,
+        )
+    finally:
+        for server in reversed(servers):
+            stop_server(server)
+
+
+# --- databases --------------------------------------------------------------------------------
+
+
+async def admin(sql: str) -> None:
+    connection = await asyncpg.connect(POSTGRES_SERVER, timeout=5)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@dataclass
+class Cleanup:
+    temp_dir: Path
+    databases: list[str] = field(default_factory=list)
+
+    def drop(self, name: str) -> None:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if name in self.databases:
+            self.databases.remove(name)
+
+    def everything(self) -> None:
+        for name in list(self.databases):
+            try:
+                self.drop(name)
+            except Exception as exc:
+                print(f"could not drop database {name}: {exc}", file=sys.stderr)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def run_database(kind: str, args: argparse.Namespace, cleanup: Cleanup) -> Result | None:
+    workdir = cleanup.temp_dir / kind
+    workdir.mkdir()
+    if kind == "sqlite":
+        url = f"sqlite:///{workdir / 'feeds.db'}"
+        return measure(kind, url, args, workdir)
+    name = f"calendar_bench_feeds_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        print(f"  PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}; skipped")
+        return None
+    cleanup.databases.append(name)
+    try:
+        return measure(kind, POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name, args, workdir)
+    finally:
+        cleanup.drop(name)
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "BELOW TARGET"
+
+
+def report(r: Result, args: argparse.Namespace) -> None:
+    label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r.kind]
+    print()
+    print(f"=== {label}: GET {FEED_PATH} with {r.vevents:,} events in the feed ===")
+    print(
+        f"store: {r.events + r.past:,} events ({r.past:,} ended before the retention window),"
+        f" seeded in {r.build_s + r.seed_s:.1f} s ({r.build_s:.1f} s parse_event/schedule_for"
+        f" + {r.seed_s:.1f} s insert_many)"
+    )
+    print(
+        f"feed: {r.body_bytes:,} bytes, {r.gzip_bytes:,} gzipped, {r.vevents:,} VEVENTs,"
+        f" VTIMEZONEs {', '.join(r.zones)}"
+    )
+    cold_median = median_ms(r.cold)
+    base_median = median_ms(r.baseline)
+    rebuilt = all(c >= 1 for c in r.cold_cleared)
+    print()
+    print(f"{'COLD / BASELINE (sequential, one connection)':<58} {'median':>10} {'p95':>10}")
+    print(
+        f"{'cold, identity (' + str(len(r.cold)) + ' requests)':<58}"
+        f" {cold_median:8.1f}ms {p95_ms(r.cold):8.1f}ms"
+    )
+    print(
+        f"{'cold, Accept-Encoding: gzip (' + str(len(r.cold_gzip)) + ' requests)':<58}"
+        f" {median_ms(r.cold_gzip):8.1f}ms {p95_ms(r.cold_gzip):8.1f}ms"
+    )
+    print(
+        f"{'baseline 1: icalendar objects (' + str(len(r.baseline)) + ' requests)':<58}"
+        f" {base_median:8.1f}ms {p95_ms(r.baseline):8.1f}ms"
+    )
+    ratio = base_median / cold_median
+    print(
+        f"{'ratio baseline / cold (identity)':<58} {ratio:9.1f}x"
+        f"  target >= {COLD_TARGET:g}x  {verdict(ratio >= COLD_TARGET)}"
+    )
+    print(
+        "  each cold request followed a cache clear that dropped an entry:"
+        f" {'yes' if rebuilt else 'NO'}; baseline body: {r.baseline_same}"
+    )
+    print()
+    print(
+        f"WARM (wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; requests/s;"
+        f" run 1 = app then bare, run 2 = bare then app)"
+    )
+    head = (
+        f"{'case':<20} | {'app run 1':>9} {'app run 2':>9} | {'bare run 1':>10} {'bare run 2':>10}"
+        f" | {'ratio 1':>7} {'ratio 2':>7} {'mean':>6} | verdict (>= {WARM_TARGET:.2f})"
+    )
+    print(head)
+    print("-" * len(head))
+    for case in r.warm:
+        ratios = [a.requests_s / b.requests_s for a, b in zip(case.app, case.bare, strict=True)]
+        print(
+            f"{case.name:<20} | {case.app[0].cell()} {case.app[1].cell()} |"
+            f" {case.bare[0].cell():>10} {case.bare[1].cell():>10} |"
+            f" {ratios[0]:7.2f} {ratios[1]:7.2f} {case.ratio():6.2f} |"
+            f" {verdict(case.ratio() >= WARM_TARGET)}"
+        )
+    print(
+        "latency (avg, app/bare run 1): "
+        + "; ".join(f"{c.name} {c.app[0].latency}/{c.bare[0].latency}" for c in r.warm)
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000, help="events in the feed")
+    parser.add_argument("--databases", default="sqlite", help="sqlite and/or postgresql")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
+    parser.add_argument("--cold-requests", type=int, default=20)
+    parser.add_argument("--baseline-requests", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument(
+        "--quick", action="store_true", help="2,000 events, 3 s wrk runs, 10 cold requests"
+    )
+    parser.add_argument("--serve", nargs=2, metavar=("APP", "TARGET"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        return serve(*args.serve)
+    if args.quick:
+        args.events, args.duration, args.cold_requests, args.baseline_requests = 2_000, 3, 10, 3
+    kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
+    if not kinds or any(k not in ("sqlite", "postgresql") for k in kinds) or args.events < 1:
+        parser.error("--databases takes sqlite and/or postgresql; --events at least 1")
+    if shutil.which("wrk") is None:
+        parser.error("wrk is not installed (apt-get install -y wrk)")
+
+    def terminate(signum: int, frame: Any) -> None:
+        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+    cleanup = Cleanup(Path(tempfile.mkdtemp(prefix="calendar-bench-feeds-")))
+    print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs", flush=True)
+    try:
+        results = []
+        for kind in kinds:
+            result = run_database(kind, args, cleanup)
+            if result is not None:
+                results.append(result)
+        for result in results:
+            report(result, args)
+        if results:
+            print()
+            print(
+                f"targets: baseline/cold >= {COLD_TARGET:g}x; warm app/bare and 304 app/bare"
+                f" >= {WARM_TARGET:.2f} (mean of the two runs)"
+            )
+    except KeyboardInterrupt:
+        print("interrupted; cleaning up", file=sys.stderr)
+    finally:
+        cleanup.everything()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -25,7 +25,7 @@ from calendar_service.vocabulary import CATEGORIES
 
 # Bump when the rendering changes: stored VEVENTs of another version are rendered again by
 # `calendar-service migrate` (and on `serve`).
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 CRLF = "\r\n"
 
 LABELS = {
@@ -42,6 +42,16 @@ LABELS = {
 def _label(name: str, lang: str) -> str:
     labels = LABELS[name]
     return labels.get(lang) or labels["en"]
+
+
+class _Text(icalendar.vText):
+    """TEXT escaped by RFC 5545 3.3.11 alone: a backslash typed before an N stays a backslash
+    (icalendar 7 turns "\\N" into a line break)."""
+
+    def to_ical(self) -> bytes:
+        value = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        value = value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+        return value.encode("utf-8")
 
 
 STATUS_MAP = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}
@@ -170,11 +180,11 @@ def render_vevent(event: StoredEvent, *, lang: str, ctx: RenderContext) -> str:
     title = _pick(doc["title"], lang, default)
     if status in ("cancelled", "postponed"):
         title = f"[{_label(status, lang)}] {title}"
-    vevent.add("summary", title)
-    vevent.add("description", _description(doc, event, lang, ctx))
+    vevent.add("summary", _Text(title))
+    vevent.add("description", _Text(_description(doc, event, lang, ctx)))
     location = _location(doc, lang, default)
     if location:
-        vevent.add("location", location)
+        vevent.add("location", _Text(location))
     place = doc.get("location")
     if isinstance(place, dict) and place.get("lat") is not None and place.get("lon") is not None:
         vevent.add("geo", (float(place["lat"]), float(place["lon"])))

@@ -33,17 +33,43 @@ class Transition:
         """The wall-clock time of the change, read in the offset before it (RFC 5545)."""
         return (self.at + self.before).replace(tzinfo=None)
 
-    def rule(self) -> tuple[int, int, int, str] | None:
-        """(month, weekday, ordinal, time) when it falls on an nth or last weekday, else None."""
+    def rule(self) -> tuple[int, int, str]:
+        """(month, weekday, wall time): what yearly changes of one rule share."""
         local = self.local
-        last_day = calendar.monthrange(local.year, local.month)[1]
-        if local.day + 7 > last_day:
-            ordinal = -1
-        elif local.day <= 28:
-            ordinal = (local.day - 1) // 7 + 1
-        else:
-            return None
-        return (local.month, local.weekday(), ordinal, local.strftime("%H%M%S"))
+        return (local.month, local.weekday(), local.strftime("%H%M%S"))
+
+
+def _byday(run: list[Transition]) -> str | None:
+    """The BYDAY (and BYMONTHDAY) that produce every change of ``run``, or None."""
+    weekday = WEEKDAYS[run[0].local.weekday()]
+    days = [t.local.day for t in run]
+    lasts = [t.local.day + 7 > calendar.monthrange(t.local.year, t.local.month)[1] for t in run]
+    if all(lasts):
+        return f"BYDAY=-1{weekday}"
+    ordinals = {(day - 1) // 7 + 1 for day in days}
+    if len(ordinals) == 1:
+        return f"BYDAY={ordinals.pop()}{weekday}"
+    low = min(days)
+    if max(days) - low <= 6:
+        # "The first Sunday on or after the 2nd" (Chile): a week of days, one weekday.
+        monthdays = ",".join(str(d) for d in range(low, low + 7))
+        return f"BYMONTHDAY={monthdays};BYDAY={weekday}"
+    return None
+
+
+def fold(line: str, limit: int = 75) -> str:
+    """A content line folded at ``limit`` octets, never inside a character (RFC 5545 3.1)."""
+    parts: list[str] = []
+    current, size = "", 0
+    for char in line:
+        width = len(char.encode("utf-8"))
+        if size + width > limit:
+            parts.append(current)
+            current, size = " ", 1  # a continuation line starts with a space
+        current += char
+        size += width
+    parts.append(current)
+    return CRLF.join(parts)
 
 
 def _offset(tz: ZoneInfo, at: datetime) -> timedelta:
@@ -72,7 +98,8 @@ def transitions(tz: ZoneInfo, first: date, last: date) -> list[Transition]:
             hi = hi.replace(microsecond=0)
             moment = hi.astimezone(tz)
             # Clocks going forward start daylight time (Dublin's "negative DST" reads sanely).
-            found.append(Transition(hi, previous, offset, moment.tzname() or "", offset > previous))
+            name = moment.tzname() or ""
+            found.append(Transition(hi, previous, offset, name, offset > previous))
             previous = offset
         day = following
     return found
@@ -109,7 +136,6 @@ def _runs(changes: list[Transition]) -> list[list[Transition]]:
         current = groups[-1] if groups else None
         if (
             current is not None
-            and change.rule() is not None
             and change.rule() == current[-1].rule()
             and change.local.year == current[-1].local.year + 1
         ):
@@ -129,20 +155,27 @@ def vtimezone(tz_name: str, first_year: int, last_year: int) -> str:
     start = datetime.combine(first, datetime.min.time(), UTC)
     initial = _offset(tz, start)
     moment = start.astimezone(tz)
-    opening = Transition(
-        start - initial, initial, initial, moment.tzname() or "", bool(moment.dst())
-    )
+    summer = (moment.dst() or timedelta(0)) > timedelta(0)
+    # TZOFFSETFROM is the offset before the change that began the period in force at the start
+    # (dateutil-based readers misplace the first change when FROM equals TO in summer time).
+    earlier = transitions(tz, date(first_year - 2, 1, 1), first)
+    before = earlier[-1].before if earlier else initial
+    opening = Transition(start - initial, before, initial, moment.tzname() or "", summer)
     lines = ["BEGIN:VTIMEZONE", f"TZID:{tz_name}"]
     lines += _observance(opening, None)
     for run in _runs(changes):
-        if len(run) == 1:
-            lines += _observance(run[0], None)
+        # Odd years (an election delaying a change) are written one by one; the longest tail
+        # that follows one rule gets the RRULE, so the zone stays right past the range.
+        start_at = next((k for k in range(len(run) - 1) if _byday(run[k:]) is not None), len(run))
+        for change in run[:start_at]:
+            lines += _observance(change, None)
+        tail = run[start_at:]
+        if not tail:
             continue
-        month, weekday, ordinal, _ = run[0].rule() or (0, 0, 0, "")
-        rule = f"FREQ=YEARLY;BYMONTH={month};BYDAY={ordinal}{WEEKDAYS[weekday]}"
-        if run[-1].local.year < last_year:
+        rule = f"FREQ=YEARLY;BYMONTH={tail[0].local.month};{_byday(tail)}"
+        if tail[-1].local.year < last_year:
             # The rule ended (the zone changed its rules): close it at its last change.
-            rule += f";UNTIL={run[-1].at.strftime('%Y%m%dT%H%M%SZ')}"
-        lines += _observance(run[0], rule)
+            rule += f";UNTIL={tail[-1].at.strftime('%Y%m%dT%H%M%SZ')}"
+        lines += _observance(tail[0], rule if len(tail) > 1 else None)
     lines.append("END:VTIMEZONE")
-    return CRLF.join(lines) + CRLF
+    return CRLF.join(fold(line) for line in lines) + CRLF

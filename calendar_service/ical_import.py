@@ -11,6 +11,7 @@ EXDATE.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -68,6 +69,35 @@ def resolve_zone(tzid: str | None, default: str) -> str:
             continue
         return candidate
     raise ValueError(f"unknown time zone {tzid!r}")
+
+
+@functools.lru_cache(maxsize=64)
+def _matching_zone(offsets: tuple[int, ...], preferred: str) -> str | None:
+    """An IANA zone with these UTC offsets at the sample instants (the default zone first)."""
+    for name in [preferred, *sorted(zoneinfo.available_timezones())]:
+        tz = zoneinfo.ZoneInfo(name)
+        if all(
+            _seconds(moment.astimezone(tz).utcoffset()) == offset
+            for moment, offset in zip(_SAMPLES, offsets, strict=True)
+        ):
+            return name
+    return None
+
+
+def _seconds(delta: timedelta | None) -> int:
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
+# Two years of instants, every fortnight: enough to tell zones and their DST rules apart.
+_SAMPLES = tuple(datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=14 * i) for i in range(53))
+
+
+def zone_from_definition(value: datetime, default: str) -> str | None:
+    """For a TZID no name table knows, the IANA zone its VTIMEZONE behaves like."""
+    if value.tzinfo is None:
+        return None
+    offsets = tuple(_seconds(m.astimezone(value.tzinfo).utcoffset()) for m in _SAMPLES)
+    return _matching_zone(offsets, default)
 
 
 def _tzid(prop: Any) -> str | None:
@@ -151,7 +181,14 @@ def _document(component: icalendar.Component, *, default_timezone: str, uid: str
         raise ValueError("no DTSTART")
     start_value = start_prop.dt
     all_day = not isinstance(start_value, datetime)
-    zone_name = resolve_zone(_tzid(start_prop), default_timezone)
+    try:
+        zone_name = resolve_zone(_tzid(start_prop), default_timezone)
+    except ValueError:
+        # "Customized Time Zone" and the like: judge the zone by its VTIMEZONE's rules.
+        found = zone_from_definition(start_value, default_timezone)
+        if found is None:
+            raise
+        zone_name = found
     if (
         isinstance(start_value, datetime)
         and start_value.tzinfo is not None

@@ -281,3 +281,11 @@ def test_feed_export_then_import_gives_the_same_events(client, editor, tmp_path)
             for e in everything(copy, headers)
         }
     assert after == before
+
+
+def test_a_zone_known_only_by_its_definition_is_matched(client, admin, editor) -> None:  # type: ignore[no-untyped-def]
+    report = _import(client, admin, "outlook-custom-zone.ics").json()
+    assert (report["created"], report["rejected"]) == (1, [])
+    (event,) = _by_title(client, editor).values()
+    # "Customized Time Zone" has the rules of Central Europe: the default zone fits.
+    assert (event["timezone"], event["start"]) == ("Europe/Paris", "2027-06-10T10:00:00+02:00")

@@ -42,6 +42,21 @@ class Schedule:
     expanded_until_ts: int | None
 
 
+def _expand(event: EventIn, *, until: datetime, cap: int) -> tuple[list[datetime], bool]:
+    """The local starts of a recurring event up to ``until`` (see ``recurrence.expand``)."""
+    assert event.recurrence is not None
+    return expand(
+        start=event.start,
+        rrule=event.recurrence.rrule,
+        rdates=event.recurrence.rdates,
+        exdates=event.recurrence.exdates,
+        tz=zone(event.timezone or "UTC"),
+        all_day=event.all_day,
+        until=until,
+        cap=cap,
+    )
+
+
 def _occurrence(event: EventIn, local_start: datetime) -> OccurrenceTimes:
     tz = zone(event.timezone or "UTC")
     if event.all_day:
@@ -69,16 +84,7 @@ def schedule_of(event: EventIn, *, now: datetime, horizon_days: int, cap: int) -
         )
     horizon = max(now, from_epoch(first.start, tz)) + timedelta(days=horizon_days)
     horizon_local = horizon.astimezone(tz).replace(tzinfo=None)
-    starts, complete = expand(
-        start=event.start,
-        rrule=event.recurrence.rrule,
-        rdates=event.recurrence.rdates,
-        exdates=event.recurrence.exdates,
-        tz=tz,
-        all_day=event.all_day,
-        until=horizon_local,
-        cap=cap,
-    )
+    starts, complete = _expand(event, until=horizon_local, cap=cap)
     occurrences = [_occurrence(event, s) for s in starts]
     if complete:
         last_end = max((o.end for o in occurrences), default=first.end)
@@ -104,17 +110,7 @@ def occurrences_between(
     """
     tz = zone(event.timezone or "UTC")
     until_local = from_epoch(window_end, tz).replace(tzinfo=None)
-    assert event.recurrence is not None
-    starts, _ = expand(
-        start=event.start,
-        rrule=event.recurrence.rrule,
-        rdates=event.recurrence.rdates,
-        exdates=event.recurrence.exdates,
-        tz=tz,
-        all_day=event.all_day,
-        until=until_local,
-        cap=100 * cap,
-    )
+    starts, _ = _expand(event, until=until_local, cap=100 * cap)
     found = []
     for local in starts:
         occ = _occurrence(event, local)

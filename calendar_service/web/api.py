@@ -126,13 +126,20 @@ def _check_window(reader: QueryReader, flt: listings.EventFilter, settings: Sett
         reader.fail("to", f"the window is at most {settings.max_window_days} days long")
 
 
-async def list_events(request: Request) -> Response:
-    settings, storage = _context(request)
+async def _listing(
+    request: Request, settings: Settings
+) -> tuple[QueryReader, listings.EventFilter, str | None, int, str | None]:
+    """What both listings read from the query: filter, language, page size and cursor."""
     reader = QueryReader(request, settings)
     flt = _filter(request, reader, await optional_token(request))
     lang = reader.language()
     limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
-    cursor = reader.text("cursor")
+    return reader, flt, lang, limit, reader.text("cursor")
+
+
+async def list_events(request: Request) -> Response:
+    settings, storage = _context(request)
+    reader, flt, lang, limit, cursor = await _listing(request, settings)
     if (flt.from_ts is None) != (flt.to_ts is None) and flt.updated_since_us is None:
         # A window open on one side is closed at the longest window allowed.
         span = settings.max_window_days * 86_400
@@ -158,11 +165,7 @@ async def list_events(request: Request) -> Response:
 
 async def list_occurrences(request: Request) -> Response:
     settings, storage = _context(request)
-    reader = QueryReader(request, settings)
-    flt = _filter(request, reader, await optional_token(request))
-    lang = reader.language()
-    limit = reader.integer("limit", default=settings.page_size, lo=1, hi=settings.max_page_size)
-    cursor = reader.text("cursor")
+    reader, flt, lang, limit, cursor = await _listing(request, settings)
     from_ts = flt.from_ts if flt.from_ts is not None else epoch(utc_now())
     to_ts = flt.to_ts if flt.to_ts is not None else from_ts + int(DEFAULT_WINDOW.total_seconds())
     _check_window(reader, listings.EventFilter(from_ts=from_ts, to_ts=to_ts), settings)

@@ -102,7 +102,10 @@ def create_app(settings: Settings) -> Starlette:
 
     app = Starlette(
         routes=[*api.routes, *imports.routes, *feeds_web.routes, *openapi.routes, *health.routes],
-        middleware=[Middleware(ReadOnlyCORS, origins=settings.cors_origins)],
+        middleware=[
+            Middleware(feeds_web.CachedCalendars),
+            Middleware(ReadOnlyCORS, origins=settings.cors_origins),
+        ],
         exception_handlers={
             ServiceError: _service_error,
             HTTPException: _http_error,

@@ -41,18 +41,24 @@ class VersionClock:
         self._read_at = float("-inf")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rendered:
-    """A rendered body with its validators and its gzip form, computed once."""
+    """A rendered body with its validators, and its gzip form made on first demand."""
 
     version: int
     body: bytes
-    gzipped: bytes
     etag: str
     gzip_etag: str
     last_modified: datetime
     last_modified_http: str
     headers: dict[str, str] = field(default_factory=dict)
+    _gzipped: bytes | None = None
+
+    @property
+    def gzipped(self) -> bytes:
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gzipped
 
     @classmethod
     def build(
@@ -63,7 +69,6 @@ class Rendered:
         return cls(
             version=version,
             body=body,
-            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
             etag=f'"{digest}"',
             gzip_etag=f'"{digest}-gz"',
             last_modified=last_modified,
@@ -97,6 +102,13 @@ class RenderedCache:
         self._entries.move_to_end(key)
         while len(self._entries) > self.size:
             self._entries.popitem(last=False)
+        return entry
+
+    async def peek(self, storage: Storage, key: Hashable) -> Rendered | None:
+        """The entry for ``key`` if it is current, without building anything."""
+        entry = self._entries.get(key)
+        if entry is None or entry.version != await self.clock.current(storage):
+            return None
         return entry
 
     def clear(self) -> None:

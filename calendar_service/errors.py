@@ -116,12 +116,6 @@ class ValidationFailed(ServiceError):
     slug = "validation"
 
 
-class PreconditionRequired(ServiceError):
-    status = 428
-    title = "Precondition required"
-    slug = "precondition-required"
-
-
 def validation_errors(exc: Any, *, prefix: str = "") -> list[dict[str, str]]:
     """Turn a pydantic ``ValidationError`` into ``[{"field", "message"}]`` items.
 

@@ -107,8 +107,3 @@ class Settings(BaseSettings):
             if problems:
                 raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
-
-    @property
-    def database_kind(self) -> Literal["sqlite", "postgresql"]:
-        """Which engine the database URL names."""
-        return "sqlite" if self.database_url.startswith("sqlite") else "postgresql"

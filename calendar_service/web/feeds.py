@@ -26,7 +26,6 @@ from calendar_service.web.inputs import QueryReader, feed_filter, narrow
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 ZONE_YEARS_AHEAD = 10
-NARROWING = ("category", "tag", "q", "status")
 
 
 def _zones(items: list[FeedItem], now: datetime) -> dict[str, tuple[int, int]]:

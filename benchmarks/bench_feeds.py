@@ -6,11 +6,12 @@ Starlette app in another subprocess that returns the same feed bytes from memory
 
 - COLD: the feed rebuilt on every request (the rendered-feed cache is emptied before each one
   through a route mounted only in the benchmark app): one database read of the stored VEVENTs,
-  assembly, SHA-256 and gzip. Median ms.
+  assembly and SHA-256, plus gzip for the requests that accept it (identity and gzip requests
+  alternate). Median ms, client-side and server-side build.
 - BASELINE 1: the same feed built per request the "obvious" way, with no stored VEVENTs and no
   cache: read the events' documents, build an ``icalendar.Calendar`` with an ``icalendar.Event``
   per event (the properties ``render_vevent`` writes) and serialise it. Target: >= 20x the cold
-  median.
+  median (shown against both cold kinds).
 - WARM: ``wrk`` against the cached feed (identity, ``Accept-Encoding: gzip``, and the 304 of
   ``If-None-Match``) and against the bare app answering the same requests with the same bytes
   and headers. Target: app requests/s >= 0.70 x bare.
@@ -94,6 +95,7 @@ PAST_SHARE = 0.10  # extra events that ended before the retention window (not in
 MAYOTTE_SHARE = 0.05
 AHEAD_DAYS = 730  # events in the feed start from 25 days ago to two years ahead
 SERVER_START_TIMEOUT_S = 60.0
+OTHER_LOAD_WARNING = 0.15  # share of a CPU used by other processes during a wrk run
 
 # --- documents --------------------------------------------------------------------------------
 
@@ -475,11 +477,35 @@ def benchmark_app(url: str) -> Starlette:
     """The real app, plus routes mounted for the benchmark only (after all of its own)."""
     app = create_app(bench_settings(url))
 
+    cache = app.state.rendered
+    builds: list[float] = []
+
+    async def timed_get(storage: Storage, key: Any, build: Any) -> Any:
+        async def timed_build(version: int) -> Any:
+            began = time.perf_counter()
+            try:
+                return await build(version)
+            finally:
+                builds.append(time.perf_counter() - began)
+
+        return await type(cache).get(cache, storage, key, timed_build)
+
     async def clear(request: Request) -> Response:
-        cache = request.app.state.rendered
+        """Empty the rendered cache; with ``?timed=1`` also time the builds from now on.
+
+        Answers how many entries were dropped, and the build times (ms) since the last call.
+        """
         entries = len(cache._entries)
         cache.clear()
-        return JSONResponse({"cleared": entries})
+        if request.query_params.get("timed"):
+            cache.get = timed_get  # this instance only; the class method again on /bench/untimed
+        done = [round(b * 1000, 2) for b in builds]
+        builds.clear()
+        return JSONResponse({"cleared": entries, "builds_ms": done})
+
+    async def untimed(request: Request) -> Response:
+        cache.__dict__.pop("get", None)
+        return JSONResponse({"ok": True})
 
     async def ready(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -487,6 +513,7 @@ def benchmark_app(url: str) -> Starlette:
     app.router.routes.extend(
         [
             Route("/bench/clear", clear, methods=["POST"]),
+            Route("/bench/untimed", untimed, methods=["POST"]),
             Route("/bench/ready", ready, methods=["GET"]),
             Route("/bench/baseline/{slug}.ics", baseline_feed, methods=["GET"]),
         ]
@@ -495,7 +522,11 @@ def benchmark_app(url: str) -> Starlette:
 
 
 def bare_app(folder: Path) -> Starlette:
-    """One route, the feed's path, answering with the app's bytes and headers from memory."""
+    """One route, the feed's path, answering with the app's bytes and headers from memory.
+
+    The headers are the app's own warm answers' (content type included), less ``date``,
+    ``server`` and ``content-length``, which uvicorn and Starlette add.
+    """
     spec = json.loads((folder / "headers.json").read_text())
     identity = (folder / "feed.ics").read_bytes()
     gzipped = (folder / "feed.ics.gz").read_bytes()
@@ -505,8 +536,8 @@ def bare_app(folder: Path) -> Starlette:
         if request.headers.get("if-none-match") is not None:
             return Response(status_code=304, headers=h_304)
         if "gzip" in request.headers.get("accept-encoding", "").lower():
-            return Response(gzipped, headers=h_gzip, media_type=ICS_TYPE)
-        return Response(identity, headers=h_identity, media_type=ICS_TYPE)
+            return Response(gzipped, headers=h_gzip)
+        return Response(identity, headers=h_identity)
 
     async def ready(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -622,37 +653,87 @@ def p95_ms(samples: list[float]) -> float:
 @dataclass
 class WrkRun:
     requests_s: float
-    latency: str
-    transfer: str
+    requests: int
+    latency_avg: str
+    latency_p99: str
+    cpu_us: float  # server process CPU (user + system, all threads) per request
+    cpu_share: float  # server process CPU / wall time of the run
+    other_share: float  # CPU of other user processes (not ours, not wrk) / wall time
     errors: str
 
     def cell(self) -> str:
         return f"{self.requests_s:9,.0f}"
 
 
-WRK_NUMBER = re.compile(r"Requests/sec:\s+([\d.]+)")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def run_wrk(url: str, headers: dict[str, str], args: argparse.Namespace, seconds: float) -> WrkRun:
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def user_processes_cpu_s() -> dict[int, float]:
+    """CPU seconds so far of every user-space process (kernel threads left out), by pid."""
+    seen = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if fields[1] == "2" or entry.name == "2":  # kthreadd and its children
+            continue
+        seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return seen
+
+
+def run_wrk(
+    server: Server,
+    headers: dict[str, str],
+    args: argparse.Namespace,
+    seconds: float,
+    exclude: tuple[int, ...] = (),
+) -> WrkRun:
+    """One wrk run against ``server``; ``exclude``: pids left out of the "other" CPU."""
     command = [
         "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "30s",
+        "--latency",
     ]  # fmt: skip
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    command.append(url)
+    command.append(server.url(FEED_PATH))
+    others_before = user_processes_cpu_s()
+    cpu_before, began = process_cpu_s(server.process.pid), time.perf_counter()
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    found = WRK_NUMBER.search(out)
-    if found is None:
+    wall = time.perf_counter() - began
+    cpu = process_cpu_s(server.process.pid) - cpu_before
+    mine = {os.getpid(), server.process.pid, *exclude}
+    other = sum(
+        spent - others_before.get(pid, 0.0)
+        for pid, spent in user_processes_cpu_s().items()
+        if pid not in mine
+    )
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    count = re.search(r"(\d+) requests in", out)
+    if rate is None or count is None:
         raise RuntimeError(f"could not read wrk's output:\n{out}")
     latency = re.search(r"Latency\s+(\S+)", out)
-    transfer = re.search(r"Transfer/sec:\s+(\S+)", out)
+    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
     problems = [
         line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
     ]
+    requests = int(count.group(1))
     return WrkRun(
-        requests_s=float(found.group(1)),
-        latency=latency.group(1) if latency else "?",
-        transfer=transfer.group(1) if transfer else "?",
+        requests_s=float(rate.group(1)),
+        requests=requests,
+        latency_avg=latency.group(1) if latency else "?",
+        latency_p99=p99.group(1) if p99 else "?",
+        cpu_us=cpu / max(1, requests) * 1e6,
+        cpu_share=cpu / wall,
+        other_share=max(0.0, other / wall),
         errors="; ".join(problems),
     )
 
@@ -684,43 +765,100 @@ class Result:
     gzip_bytes: int
     vevents: int
     zones: list[str]
-    cold: list[float]
-    cold_gzip: list[float]
-    cold_cleared: list[int]
+    cold: dict[str, Cold]
     baseline: list[float]
     baseline_same: str
+    routing_note: str
     warm: list[WarmCase]
 
 
-def cold_times(
-    client: Client, path: str, headers: dict[str, str], n: int
-) -> tuple[list[float], list[int]]:
-    """``n`` feed requests, each after the rendered-feed cache is emptied (plus one warm-up)."""
-    samples, cleared = [], []
+@dataclass
+class Cold:
+    """Cold requests: client-side times, server-side build times, entries dropped by clears."""
+
+    times: list[float] = field(default_factory=list)
+    builds_ms: list[float] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+
+
+def cold_times(client: Client, variants: dict[str, dict[str, str]], n: int) -> dict[str, Cold]:
+    """``n`` feed requests per variant (alternated), each after the rendered cache is emptied.
+
+    One untimed warm-up round first. Each clear reports the build time of the request before it.
+    """
+    results = {name: Cold() for name in variants}
+    previous: str | None = None
     for i in range(n + 1):
-        status, _, body = client.request("POST", "/bench/clear")
-        assert status == 200, status
-        t0 = time.perf_counter()
-        status, _, _ = client.get(path, headers)
-        elapsed = time.perf_counter() - t0
-        assert status == 200, status
-        if i:
-            samples.append(elapsed)
-            cleared.append(json.loads(body)["cleared"])
-    return samples, cleared
+        for name, headers in variants.items():
+            status, _, answer = client.request("POST", "/bench/clear?timed=1")
+            assert status == 200, status
+            report = json.loads(answer)
+            if previous is not None:
+                results[previous].builds_ms.extend(report["builds_ms"])
+                results[previous].cleared.append(report["cleared"])
+            t0 = time.perf_counter()
+            status, _, _ = client.get(FEED_PATH, headers)
+            elapsed = time.perf_counter() - t0
+            assert status == 200, status
+            previous = name if i else None
+            if i:
+                results[name].times.append(elapsed)
+    status, _, answer = client.request("POST", "/bench/clear")
+    report = json.loads(answer)
+    if previous is not None:
+        results[previous].builds_ms.extend(report["builds_ms"])
+        results[previous].cleared.append(report["cleared"])
+    client.request("POST", "/bench/untimed")
+    return results
+
+
+def _sections(body: bytes) -> tuple[bytes, list[bytes], list[bytes]]:
+    """A feed's header, its VTIMEZONE blocks and its VEVENT blocks."""
+    text = body.replace(b"\r\n ", b"")  # unfold
+    head = text.split(b"BEGIN:VTIMEZONE", 1)[0].split(b"BEGIN:VEVENT", 1)[0]
+    zones = re.findall(rb"BEGIN:VTIMEZONE\r\n.*?END:VTIMEZONE\r\n", text, re.DOTALL)
+    vevents = re.findall(rb"BEGIN:VEVENT\r\n.*?END:VEVENT\r\n", text, re.DOTALL)
+    return head, zones, vevents
+
+
+def _rrule_parts_sorted(block: bytes) -> bytes:
+    def sort_parts(found: re.Match[bytes]) -> bytes:
+        return b"RRULE:" + b";".join(sorted(found.group(1).split(b";")))
+
+    return re.sub(rb"(?m)^RRULE:([^\r\n]*)", sort_parts, block)
+
+
+def _header_differences(routed: dict[str, str], warm: dict[str, str]) -> str:
+    """How the headers of a built (routed) answer and of a warm (cached) answer differ."""
+    names = sorted((set(routed) | set(warm)) - {"date"})
+    differing = [
+        f"{n}: {routed.get(n)!r} vs {warm.get(n)!r}" for n in names if routed.get(n) != warm.get(n)
+    ]
+    return "; ".join(differing)
 
 
 def compare_bodies(feed: bytes, baseline: bytes) -> str:
+    """How the baseline's calendar compares with the service's feed."""
     if feed == baseline:
         return "byte-identical to the feed"
-    a, b = feed.split(b"\r\n"), baseline.split(b"\r\n")
-    at = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), None)
-    if at is None:
-        return f"DIFFERS from the feed in length ({len(baseline):,} vs {len(feed):,} bytes)"
-    return (
-        f"DIFFERS from the feed ({len(baseline):,} vs {len(feed):,} bytes; first at line"
-        f" {at + 1}: {a[at][:60]!r} vs {b[at][:60]!r})"
-    )
+    f_head, f_zones, f_events = _sections(feed)
+    b_head, b_zones, b_events = _sections(baseline)
+    problems = []
+    if f_head != b_head:
+        problems.append("calendar properties differ")
+    if f_events != b_events:
+        differing = sum(1 for a, b in zip(f_events, b_events, strict=False) if a != b)
+        problems.append(
+            f"VEVENTs differ ({len(b_events):,} vs {len(f_events):,}, {differing:,} unequal)"
+        )
+    if f_zones != b_zones:
+        if [_rrule_parts_sorted(z) for z in f_zones] == [_rrule_parts_sorted(z) for z in b_zones]:
+            problems.append("VTIMEZONE RRULE parts in another order (icalendar re-serialises them)")
+        else:
+            problems.append("VTIMEZONEs differ")
+    if f_head == b_head and f_events == b_events:
+        problems.append("calendar properties and VEVENTs byte-identical")
+    return f"{len(baseline):,} bytes vs {len(feed):,}: " + "; ".join(problems)
 
 
 def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
@@ -741,24 +879,17 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         app = start_server("app", url)
         servers.append(app)
         client = Client(app.port)
-        status, h_identity, body = client.get(FEED_PATH)
+        status, h_routed, body = client.get(FEED_PATH)  # built: through routing
         assert status == 200, (status, body[:300])
         vevents = body.count(b"BEGIN:VEVENT\r\n")
         zones = sorted(set(re.findall(rb"BEGIN:VTIMEZONE\r\nTZID:([^\r]+)", body)))
         if vevents != args.events:
             print(f"  WARNING: the feed holds {vevents:,} VEVENTs, not {args.events:,}")
-        status, h_gzip, gzipped = client.get(FEED_PATH, {"Accept-Encoding": "gzip"})
-        assert status == 200 and h_gzip.get("content-encoding") == "gzip", status
-        assert gzip.decompress(gzipped) == body, "the gzipped feed is not the feed"
-        etag = h_gzip["etag"]
-        status, h_304, _ = client.get(FEED_PATH, {"Accept-Encoding": "gzip", "If-None-Match": etag})
-        assert status == 304, status
 
         # COLD, then BASELINE 1 (same connection, sequential).
         print(f"  cold: {args.cold_requests} requests, cache emptied before each", flush=True)
-        cold, cleared = cold_times(client, FEED_PATH, {}, args.cold_requests)
-        cold_gzip, _ = cold_times(
-            client, FEED_PATH, {"Accept-Encoding": "gzip"}, args.cold_requests
+        cold = cold_times(
+            client, {"identity": {}, "gzip": {"Accept-Encoding": "gzip"}}, args.cold_requests
         )
         print(f"  baseline: {args.baseline_requests} requests (+1 warm-up)", flush=True)
         status, _, first = client.get(BASELINE_PATH)
@@ -770,11 +901,23 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             status, _, _ = client.get(BASELINE_PATH)
             baseline.append(time.perf_counter() - t0)
             assert status == 200, status
-        client.get(FEED_PATH)  # leave the cache warm
+
+        # The warm answers (second of each: the cache, and the gzip form, are made by then).
+        gz = {"Accept-Encoding": "gzip"}
+        for _ in range(2):
+            status, h_identity, warm_body = client.get(FEED_PATH)
+            status_gz, h_gzip, gzipped = client.get(FEED_PATH, gz)
+        assert status == status_gz == 200 and warm_body == body, "the warm feed differs"
+        assert h_gzip.get("content-encoding") == "gzip", h_gzip
+        assert gzip.decompress(gzipped) == body, "the gzipped feed is not the feed"
+        etag = h_gzip["etag"]
+        status, h_304, _ = client.get(FEED_PATH, {**gz, "If-None-Match": etag})
+        assert status == 304, status
         client.close()
+        routing_note = _header_differences(h_routed, h_identity)
 
         # The bare app: the same bytes and headers, from memory.
-        skip = {"date", "server", "content-length", "content-type"}
+        skip = {"date", "server", "content-length"}
         (workdir / "feed.ics").write_bytes(body)
         (workdir / "feed.ics.gz").write_bytes(gzipped)
         (workdir / "headers.json").write_text(
@@ -814,12 +957,13 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             f" 3 cases x 2 runs x (app, bare)",
             flush=True,
         )
+        pids = (app.process.pid, bare.process.pid)
         for case in cases:
             for server in (app, bare):
-                run_wrk(server.url(FEED_PATH), case.headers, args, 1)  # warm-up
+                run_wrk(server, case.headers, args, 1, pids)  # warm-up
             for order in ((app, bare), (bare, app)):
                 for server in order:
-                    run = run_wrk(server.url(FEED_PATH), case.headers, args, args.duration)
+                    run = run_wrk(server, case.headers, args, args.duration, pids)
                     (case.app if server is app else case.bare).append(run)
                     if run.errors:
                         print(f"  WARNING {case.name} {server.name}: {run.errors}")
@@ -839,10 +983,9 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             vevents=vevents,
             zones=[z.decode() for z in zones],
             cold=cold,
-            cold_gzip=cold_gzip,
-            cold_cleared=cleared,
             baseline=baseline,
             baseline_same=baseline_same,
+            routing_note=routing_note,
             warm=cases,
         )
     finally:
@@ -919,55 +1062,87 @@ def report(r: Result, args: argparse.Namespace) -> None:
         f"feed: {r.body_bytes:,} bytes, {r.gzip_bytes:,} gzipped, {r.vevents:,} VEVENTs,"
         f" VTIMEZONEs {', '.join(r.zones)}"
     )
-    cold_median = median_ms(r.cold)
+    identity, gzipped = r.cold["identity"], r.cold["gzip"]
+    cold_median = median_ms(identity.times)
     base_median = median_ms(r.baseline)
-    rebuilt = all(c >= 1 for c in r.cold_cleared)
+    rebuilt = all(c >= 1 for c in (*identity.cleared, *gzipped.cleared))
     print()
-    print(f"{'COLD / BASELINE (sequential, one connection)':<58} {'median':>10} {'p95':>10}")
     print(
-        f"{'cold, identity (' + str(len(r.cold)) + ' requests)':<58}"
-        f" {cold_median:8.1f}ms {p95_ms(r.cold):8.1f}ms"
+        f"{'COLD / BASELINE (sequential, one connection)':<58} {'median':>10} {'p95':>10}"
+        f"   {'server-side build: median':>25}"
     )
-    print(
-        f"{'cold, Accept-Encoding: gzip (' + str(len(r.cold_gzip)) + ' requests)':<58}"
-        f" {median_ms(r.cold_gzip):8.1f}ms {p95_ms(r.cold_gzip):8.1f}ms"
-    )
+    for label, cold in (("identity", identity), ("Accept-Encoding: gzip", gzipped)):
+        print(
+            f"{'cold, ' + label + ' (' + str(len(cold.times)) + ' requests)':<58}"
+            f" {median_ms(cold.times):8.1f}ms {p95_ms(cold.times):8.1f}ms"
+            f"   {statistics.median(cold.builds_ms):23.1f}ms"
+        )
     print(
         f"{'baseline 1: icalendar objects (' + str(len(r.baseline)) + ' requests)':<58}"
         f" {base_median:8.1f}ms {p95_ms(r.baseline):8.1f}ms"
     )
-    ratio = base_median / cold_median
-    print(
-        f"{'ratio baseline / cold (identity)':<58} {ratio:9.1f}x"
-        f"  target >= {COLD_TARGET:g}x  {verdict(ratio >= COLD_TARGET)}"
-    )
+    gzip_median = median_ms(gzipped.times)
+    for label, value in (("identity", cold_median), ("gzip", gzip_median)):
+        ratio = base_median / value
+        print(
+            f"{'ratio baseline / cold, ' + label:<58} {ratio:9.1f}x"
+            f"  target >= {COLD_TARGET:g}x  {verdict(ratio >= COLD_TARGET)}"
+        )
     print(
         "  each cold request followed a cache clear that dropped an entry:"
         f" {'yes' if rebuilt else 'NO'}; baseline body: {r.baseline_same}"
     )
+    if r.routing_note:
+        print(f"  NOTE headers of the first (built) answer vs a warm one: {r.routing_note}")
     print()
     print(
-        f"WARM (wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s; requests/s;"
-        f" run 1 = app then bare, run 2 = bare then app)"
+        f"WARM (wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency;"
+        " run 1 = app then bare, run 2 = bare then app; CPU = the server process's user+system"
+        " time per request, and its share of the run's wall time; other = CPU used meanwhile by"
+        " other user processes (tests...), the larger of the app and bare runs', in shares of"
+        " one CPU)"
     )
     head = (
-        f"{'case':<20} | {'app run 1':>9} {'app run 2':>9} | {'bare run 1':>10} {'bare run 2':>10}"
-        f" | {'ratio 1':>7} {'ratio 2':>7} {'mean':>6} | verdict (>= {WARM_TARGET:.2f})"
+        f"{'case':<18} {'run':>4} | {'app req/s':>9} {'bare req/s':>10} {'app/bare':>8} |"
+        f" {'CPU us/req app':>14} {'bare':>5} | {'CPU% app':>8} {'bare':>4} |"
+        f" {'p99 ms app':>10} {'bare':>6} | {'other':>5} | verdict (>= {WARM_TARGET:.2f})"
     )
     print(head)
     print("-" * len(head))
     for case in r.warm:
-        ratios = [a.requests_s / b.requests_s for a, b in zip(case.app, case.bare, strict=True)]
+        for i, (a, b) in enumerate(zip(case.app, case.bare, strict=True)):
+            print(
+                f"{case.name if i == 0 else '':<18} {i + 1:>4} | {a.cell()} {b.cell():>10}"
+                f" {a.requests_s / b.requests_s:8.2f} | {a.cpu_us:14.1f} {b.cpu_us:5.1f} |"
+                f" {a.cpu_share:8.0%} {b.cpu_share:4.0%} |"
+                f" {_ms(a.latency_p99):>10} {_ms(b.latency_p99):>6} |"
+                f" {max(a.other_share, b.other_share):5.0%} |"
+            )
+        app_mean = statistics.mean(x.requests_s for x in case.app)
+        bare_mean = statistics.mean(x.requests_s for x in case.bare)
         print(
-            f"{case.name:<20} | {case.app[0].cell()} {case.app[1].cell()} |"
-            f" {case.bare[0].cell():>10} {case.bare[1].cell():>10} |"
-            f" {ratios[0]:7.2f} {ratios[1]:7.2f} {case.ratio():6.2f} |"
+            f"{'':<18} {'mean':>4} | {app_mean:9,.0f} {bare_mean:10,.0f} {case.ratio():8.2f} |"
+            f" {'':>14} {'':>5} | {'':>8} {'':>4} | {'':>10} {'':>6} | {'':>5} |"
             f" {verdict(case.ratio() >= WARM_TARGET)}"
         )
-    print(
-        "latency (avg, app/bare run 1): "
-        + "; ".join(f"{c.name} {c.app[0].latency}/{c.bare[0].latency}" for c in r.warm)
-    )
+    busiest = max(x.other_share for c in r.warm for x in (*c.app, *c.bare))
+    if busiest > OTHER_LOAD_WARNING:
+        print(
+            f"WARNING: other processes used up to {busiest:.0%} of a CPU during the wrk runs"
+            " ('other' column): the warm figures are disturbed; run again on a quiet machine"
+        )
+    errors = [f"{c.name}: {x.errors}" for c in r.warm for x in (*c.app, *c.bare) if x.errors]
+    if errors:
+        print("wrk reported: " + "; ".join(errors))
+
+
+def _ms(latency: str) -> str:
+    """wrk's latency text (``830.58us``, ``2.41ms``, ``1.20s``) in milliseconds."""
+    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", latency)
+    if found is None:
+        return latency
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found.group(2)]
+    return f"{float(found.group(1)) * scale:.2f}"
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ the interval. An entry built under an older version is rebuilt on its next reque
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import time
@@ -28,12 +29,16 @@ class VersionClock:
         self.interval = interval
         self._value = 0
         self._read_at = float("-inf")
+        self._reading = asyncio.Lock()
 
     async def current(self, storage: Storage) -> int:
-        now = time.monotonic()
-        if now - self._read_at >= self.interval:
-            self._value = await content_version(storage)
-            self._read_at = now
+        if time.monotonic() - self._read_at < self.interval:
+            return self._value
+        # One read for all the requests that find the value stale at the same moment.
+        async with self._reading:
+            if time.monotonic() - self._read_at >= self.interval:
+                self._value = await content_version(storage)
+                self._read_at = time.monotonic()
         return self._value
 
     def changed(self) -> None:

@@ -115,6 +115,8 @@ class CachedCalendars:
             await self.app(scope, receive, send)
             return
         status, headers, body = answer
+        # What the CORS path would say: the answer differs for browsers' cross-origin reads.
+        headers["Vary"] = "Accept-Encoding, Origin"
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
         if status == 200:
             raw.append((b"content-length", str(len(body)).encode()))

@@ -35,8 +35,9 @@ check: $(STAMP)  ## lint and type-check
 	$(BIN)/ruff format --check calendar_service tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## API benchmark, 1,000 vs 100,000 events, both databases
+bench: $(STAMP)  ## API (1,000 vs 100,000 events) and feed (10,000 events, needs wrk) benchmarks
 	$(BIN)/python benchmarks/bench_api.py
+	$(BIN)/python benchmarks/bench_feeds.py --databases sqlite,postgresql
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

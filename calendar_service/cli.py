@@ -254,14 +254,19 @@ def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool)
 def read_source(source: str, *, max_bytes: int) -> bytes:
     """The bytes of a file path or an http(s)/webcal URL, at most ``max_bytes``."""
     if source.startswith(("http://", "https://", "webcal://")):
+        import urllib.error
         import urllib.request
 
         url = (
             "https://" + source.removeprefix("webcal://") if source.startswith("webcal") else source
         )
         request = urllib.request.Request(url, headers={"User-Agent": "calendar-service import"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            data = bytes(response.read(max_bytes + 1))
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:  # http(s) only
+                data = bytes(response.read(max_bytes + 1))
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise ValueError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     else:
         with open(source, "rb") as handle:
             data = handle.read(max_bytes + 1)

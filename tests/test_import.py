@@ -289,3 +289,25 @@ def test_a_zone_known_only_by_its_definition_is_matched(client, admin, editor) -
     (event,) = _by_title(client, editor).values()
     # "Customized Time Zone" has the rules of Central Europe: the default zone fits.
     assert (event["timezone"], event["start"]) == ("Europe/Paris", "2027-06-10T10:00:00+02:00")
+
+
+def test_cli_imports_from_a_url(database_url: str) -> None:
+    import http.server
+    import threading
+    from functools import partial
+
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(DATA))
+    handler.log_message = lambda *args: None  # type: ignore[attr-defined]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/thunderbird.ics"
+        result = CliRunner().invoke(main, ["--database-url", database_url, "import", url])
+        assert result.exit_code == 0, result.output
+        assert "created 3" in result.stderr
+        missing = CliRunner().invoke(main, ["--database-url", database_url, "import", url + "x"])
+        assert missing.exit_code == 1 and "404" in missing.output
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -19,9 +19,7 @@ import argparse
 import asyncio
 import gc
 import logging
-import os
 import random
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -45,10 +43,12 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from throwaway import POSTGRES_SERVER, Cleanup, admin
 
 from calendar_service.app import create_app
 from calendar_service.db.connection import Storage, migrate
 from calendar_service.db.events import insert_many
+from calendar_service.db.listings import encode_cursor
 from calendar_service.db.tables import events as events_table
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
@@ -56,14 +56,6 @@ from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.schedule import Schedule, schedule_for
 from calendar_service.settings import Settings
 
-try:  # the listing queries moved from db.events to db.listings; accept either layout
-    from calendar_service.db.listings import encode_cursor
-except ImportError:  # pragma: no cover - older layout
-    from calendar_service.db.events import encode_cursor  # type: ignore[attr-defined,no-redef]
-
-POSTGRES_SERVER = os.environ.get(
-    "CALENDAR_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 TARGET_RATIO = 3.0
 BATCH = 2_000
 WARMUP = 30
@@ -463,33 +455,6 @@ async def measure_baseline(body: bytes, requests: int) -> Timing:
 
 
 # --- databases --------------------------------------------------------------------------------
-
-
-async def admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_SERVER, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@dataclass
-class Cleanup:
-    temp_dir: Path
-    databases: list[str] = field(default_factory=list)
-
-    def drop(self, name: str) -> None:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if name in self.databases:
-            self.databases.remove(name)
-
-    def everything(self) -> None:
-        for name in list(self.databases):
-            try:
-                self.drop(name)
-            except Exception as exc:
-                print(f"could not drop database {name}: {exc}", file=sys.stderr)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def run_database(

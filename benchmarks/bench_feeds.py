@@ -58,6 +58,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from throwaway import POSTGRES_SERVER, Cleanup, admin
 
 from calendar_service.app import create_app
 from calendar_service.dates import epoch, utc_now, zone
@@ -83,9 +84,6 @@ FEEDS_DIR = ROOT / "feeds"
 FEED_SLUG = "agenda"
 FEED_PATH = f"/feeds/{FEED_SLUG}.ics"
 BASELINE_PATH = f"/bench/baseline/{FEED_SLUG}.ics"
-POSTGRES_SERVER = os.environ.get(
-    "CALENDAR_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
 COLD_TARGET = 20.0  # baseline median / cold median
 WARM_TARGET = 0.70  # app requests/s / bare requests/s
 BATCH = 2_000
@@ -994,33 +992,6 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
 
 
 # --- databases --------------------------------------------------------------------------------
-
-
-async def admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_SERVER, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@dataclass
-class Cleanup:
-    temp_dir: Path
-    databases: list[str] = field(default_factory=list)
-
-    def drop(self, name: str) -> None:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        if name in self.databases:
-            self.databases.remove(name)
-
-    def everything(self) -> None:
-        for name in list(self.databases):
-            try:
-                self.drop(name)
-            except Exception as exc:
-                print(f"could not drop database {name}: {exc}", file=sys.stderr)
-        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def run_database(kind: str, args: argparse.Namespace, cleanup: Cleanup) -> Result | None:

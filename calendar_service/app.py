@@ -17,12 +17,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calendar_service.cache import RenderedCache, VersionClock
 from calendar_service.db.connection import Storage
+from calendar_service.digests import BlockCache
 from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError
 from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
+from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
-from calendar_service.web import api, health, imports, openapi
+from calendar_service.web import api, health, imports, newsletter, openapi
 from calendar_service.web import feeds as feeds_web
+from calendar_service.web.cached import CachedRenderings
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
@@ -101,9 +104,16 @@ def create_app(settings: Settings) -> Starlette:
             await storage.disconnect()
 
     app = Starlette(
-        routes=[*api.routes, *imports.routes, *feeds_web.routes, *openapi.routes, *health.routes],
+        routes=[
+            *api.routes,
+            *imports.routes,
+            *feeds_web.routes,
+            *newsletter.routes,
+            *openapi.routes,
+            *health.routes,
+        ],
         middleware=[
-            Middleware(feeds_web.CachedCalendars),
+            Middleware(CachedRenderings),
             Middleware(ReadOnlyCORS, origins=settings.cors_origins),
         ],
         exception_handlers={
@@ -119,4 +129,6 @@ def create_app(settings: Settings) -> Starlette:
     app.state.render = renderer(RenderContext.from_settings(settings))
     app.state.clock = clock
     app.state.rendered = RenderedCache(clock)
+    app.state.templates = NewsletterTemplates(Brand.from_settings(settings), settings.templates_dir)
+    app.state.blocks = BlockCache()
     return app

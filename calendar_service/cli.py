@@ -1,11 +1,12 @@
-"""The ``calendar-service`` command: serve, migrate, tokens, demo data, export."""
+"""The ``calendar-service`` command: serve, migrate, tokens, demo data, import, export, feeds
+check and newsletter digests."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import click
@@ -15,10 +16,15 @@ from pydantic import ValidationError
 from calendar_service.db import events as store
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage, migrate
+from calendar_service.digests import GROUPINGS, BlockCache, Grouping, render_digest
+from calendar_service.errors import ServiceError
 from calendar_service.feedspec import FeedDefinition, FeedFileError, load_feeds
 from calendar_service.render.ical import RenderContext, renderer
+from calendar_service.render.newsletter import FORMATS, Brand, Format, NewsletterTemplates
 from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
+from calendar_service.web.cached import local_today
+from calendar_service.web.inputs import feed_filter
 
 T = TypeVar("T")
 
@@ -289,3 +295,68 @@ def export(ctx: click.Context, fmt: str) -> None:
 def export_document(event: store.StoredEvent) -> dict[str, Any]:
     """An event as an ``EventIn`` document: what a POST needs to recreate it."""
     return {"uid": event.uid, "slug": event.slug, "state": event.state, **event.document}
+
+
+@main.command("newsletter")
+@click.argument("feed")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), help="First day [today].")
+@click.option(
+    "--to", "last", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included [from + 30 days]."
+)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="html", show_default=True)
+@click.option("--lang", help="Language of the digest [the default language].")
+@click.option(
+    "--group",
+    type=click.Choice(GROUPINGS),
+    default="day",
+    show_default=True,
+    help="Group events by day or by category.",
+)
+@click.pass_context
+def newsletter_command(
+    ctx: click.Context,
+    feed: str,
+    first: Any,
+    last: Any,
+    fmt: Format,
+    lang: str | None,
+    group: Grouping,
+) -> None:
+    """Print FEED's newsletter digest: the same bytes as GET /newsletter/FEED.FORMAT."""
+    settings = _settings(ctx)
+    feeds = check_feeds(settings)
+    if feed not in feeds:
+        raise click.ClickException(f"no feed {feed!r}; there are: {', '.join(sorted(feeds))}")
+    lang = lang or settings.default_language
+    if lang not in settings.languages:
+        raise click.ClickException(
+            f"unknown language {lang!r}; use {', '.join(settings.languages)}"
+        )
+    start: date = first.date() if first else local_today(settings)
+    end: date = last.date() if last else start + timedelta(days=settings.newsletter_days - 1)
+    if end < start:
+        raise click.ClickException(f"--to {end} is before --from {start}")
+    definition = feeds[feed]
+    templates = NewsletterTemplates(Brand.from_settings(settings), settings.templates_dir)
+
+    async def work(storage: Storage) -> str:
+        return await render_digest(
+            storage,
+            settings=settings,
+            templates=templates,
+            blocks=BlockCache(),
+            flt=feed_filter(definition),
+            feed_slug=feed,
+            feed_title=definition.text(definition.title, lang, settings.default_language),
+            first=start,
+            last=end,
+            lang=lang,
+            group=group,
+            fmt=fmt,
+        )
+
+    try:
+        text = run_with_storage(settings, work)
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    sys.stdout.buffer.write(text.encode())

@@ -139,6 +139,12 @@ class Image(Strict):
     url: HttpUrl
     alt: LocalizedShort = Field(default_factory=dict, description="Text alternative, per language.")
     credit: PlainText | None = Field(None, max_length=200)
+    width: int | None = Field(
+        None, ge=1, le=20_000, strict=True, description="The file's width in pixels, if known."
+    )
+    height: int | None = Field(
+        None, ge=1, le=20_000, strict=True, description="The file's height in pixels, if known."
+    )
 
 
 class Accessibility(Strict):

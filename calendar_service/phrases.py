@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from babel.dates import format_date
+from babel.dates import format_date, get_timezone_location
 
 NBSP = "\u00a0"
 # An event ending before this hour on the next day ends "in the night", not on another day.
@@ -91,3 +91,118 @@ def date_phrase(
         f"{day} at {clock(start.time(), lang)} to "
         f"{_day(end.date(), lang)} at {clock(end.time(), lang)}"
     )
+
+
+# A digest lists at most this many dates of a recurring event, then says "and more".
+MAX_LISTED_DATES = 6
+
+
+def _join(items: list[str], lang: str) -> str:
+    if len(items) == 1:
+        return items[0]
+    word = " et " if lang == "fr" else " and "
+    return ", ".join(items[:-1]) + word + items[-1]
+
+
+def _list_of_days(days: list[date], lang: str) -> str:
+    """3, 10 et 17 décembre 2026; 26 novembre, 3 et 10 décembre 2026 (months and years named
+    once, where they change)."""
+    parts: list[str] = []
+    for index, day in enumerate(days):
+        following = days[index + 1] if index + 1 < len(days) else None
+        number = _day_number(day, lang) if lang == "fr" else str(day.day)
+        if following is None or (following.year, following.month) != (day.year, day.month):
+            number += " " + _month(day, lang)
+            if following is None or following.year != day.year:
+                number += f" {day.year}"
+        parts.append(number)
+    return _join(parts, lang)
+
+
+def _weekday_plural(day: date, lang: str) -> str:
+    name = _weekday(day, lang)
+    return f"les {name}s" if lang == "fr" else f"{name}s"
+
+
+def dates_phrase(
+    occurrences: list[tuple[date | datetime, date | datetime | None]],
+    *,
+    all_day: bool,
+    lang: str,
+    more_until: date | None = None,
+) -> str:
+    """Several occurrences of one event, as an editor lists them: "les jeudis 3, 10 et 17
+    décembre 2026 de 14 h à 17 h". ``more_until`` adds "et d'autres dates jusqu'au ...".
+
+    Occurrences of one day each, at the same hours, are listed by day; anything else is
+    listed one occurrence after the other.
+    """
+    if not occurrences:
+        raise ValueError("no occurrence to describe")
+    if len(occurrences) == 1 and more_until is None:
+        start, end = occurrences[0]
+        return date_phrase(start, end, all_day=all_day, lang=lang)
+    days = [s.date() if isinstance(s, datetime) else s for s, _ in occurrences]
+    single_days = all(_one_day(start, end, all_day=all_day) for start, end in occurrences) and len(
+        set(days)
+    ) == len(days)
+    hours = {
+        (s.time(), e.time() if isinstance(e, datetime) else None)
+        for s, e in occurrences
+        if isinstance(s, datetime)
+    }
+    if single_days and (all_day or len(hours) == 1):
+        same_weekday = len({d.weekday() for d in days}) == 1
+        listed = _list_of_days(days, lang)
+        if same_weekday:
+            text = f"{_weekday_plural(days[0], lang)} {listed}"
+        else:
+            text = f"les {listed}" if lang == "fr" else listed
+        if not all_day:
+            start, end = occurrences[0]
+            assert isinstance(start, datetime)
+            text += _hours(start, end if isinstance(end, datetime) else None, lang)
+    else:
+        separator = " ; " if lang == "fr" else "; "
+        text = separator.join(date_phrase(s, e, all_day=all_day, lang=lang) for s, e in occurrences)
+    if more_until is not None:
+        until = _day(more_until, lang, weekday=False)
+        text += (
+            f", et d'autres dates jusqu'au {until}"
+            if lang == "fr"
+            else f", and more dates until {until}"
+        )
+    return text.replace(" ;", NBSP + ";")
+
+
+def _one_day(start: date | datetime, end: date | datetime | None, *, all_day: bool) -> bool:
+    if end is None:
+        return True
+    if all_day:
+        first = start.date() if isinstance(start, datetime) else start
+        last = end.date() if isinstance(end, datetime) else end
+        return last <= first
+    assert isinstance(start, datetime) and isinstance(end, datetime)
+    overnight = end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
+    return end.date() == start.date() or overnight
+
+
+def _hours(start: datetime, end: datetime | None, lang: str) -> str:
+    if end is None or end == start:
+        return (
+            f" à {clock(start.time(), lang)}"
+            if lang == "fr"
+            else f" at {clock(start.time(), lang)}"
+        )
+    if lang == "fr":
+        return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}"
+    return f", {clock(start.time(), lang)} to {clock(end.time(), lang)}"
+
+
+def zone_note(zone_name: str, default_zone: str, lang: str) -> str:
+    """ " (heure de Mayotte)" when an event keeps another zone's time than the service's."""
+    if zone_name == default_zone or zone_name in ("UTC", "Etc/UTC"):
+        return ""
+    if lang == "fr":
+        return f" (heure de {get_timezone_location(zone_name, locale='fr', return_city=True)})"
+    return f" ({get_timezone_location(zone_name, locale=lang)})"

@@ -41,6 +41,25 @@ class Settings(BaseSettings):
     default_language: str = Field("fr", description="Language of plain-string text and fallback.")
     languages: list[str] = Field(["fr", "en"], description="Languages events may be written in.")
     organisation_name: str = Field("Calendrier solidaire", description="Shown in feeds and pages.")
+    brand_accent_color: str = Field(
+        "#b4235a",
+        pattern=r"^#[0-9a-fA-F]{6}$",
+        description="Accent colour of newsletter blocks (#rrggbb, readable on white).",
+    )
+    brand_logo_url: str | None = Field(
+        None, description="https URL of a PNG or JPEG logo shown atop newsletter digests."
+    )
+    brand_logo_width: int = Field(160, ge=16, le=600, description="Logo width in pixels.")
+    brand_logo_height: int = Field(48, ge=16, le=400, description="Logo height in pixels.")
+    templates_dir: Path | None = Field(
+        None, description="Folder of templates overriding the built-in ones (newsletter/...)."
+    )
+    newsletter_days: int = Field(
+        31, ge=1, le=366, description="Days a newsletter digest covers when no `to` is given."
+    )
+    syndication_days: int = Field(
+        90, ge=1, le=800, description="Days ahead the RSS and JSON feeds list events for."
+    )
     feeds_dir: Path = Field(Path("feeds"), description="Folder of the feeds/*.toml definitions.")
     cors_origins: list[str] = Field(["*"], description="Origins allowed to read the public API.")
     max_body_bytes: int = Field(
@@ -72,6 +91,23 @@ class Settings(BaseSettings):
         except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("brand_logo_url")
+    @classmethod
+    def _logo(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.netloc:
+            raise ValueError("brand_logo_url must be an absolute https URL (e-mails block http)")
+        if parts.path.lower().endswith((".svg", ".webp", ".avif")):
+            raise ValueError("brand_logo_url must be a PNG, JPEG or GIF: Outlook shows no other")
+        return value
+
+    @field_validator("templates_dir", mode="before")
+    @classmethod
+    def _no_folder(cls, value: object) -> object:
+        return None if value in ("", None) else value
 
     @field_validator("base_url")
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+import nh3
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
@@ -85,3 +86,38 @@ def markdown_to_text(source: str) -> str:
         elif token.type == "hr":
             blocks.append("—")
     return "\n\n".join(b for b in blocks if b.strip()).strip()
+
+
+# What a description may keep in an e-mail: text structure and links, nothing that runs, loads
+# or lays out (images need sizes e-mails cannot guess; headings belong to the block).
+_EMAIL_TAGS = {"p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "blockquote", "code"}
+_LINK_SCHEMES = {"http", "https", "mailto"}
+
+
+def markdown_to_html(source: str) -> str:
+    """The description's Markdown as sanitised HTML (nh3): no script, handler, style or image,
+    and links to http(s) and mailto only."""
+    rendered = _parser().render(source)
+    return nh3.clean(
+        rendered,
+        tags=_EMAIL_TAGS,
+        attributes={"a": {"href"}},
+        url_schemes=_LINK_SCHEMES,
+        link_rel="noopener",
+    )
+
+
+def plain_markdown(source: str) -> str | None:
+    """The Markdown source itself when a Markdown renderer can only show it as intended (no raw
+    HTML, links to http(s) or mailto only); ``None`` when it must be shown as text instead."""
+    for token in _parser().parse(source):
+        if token.type == "html_block":
+            return None
+        for child in token.children or []:
+            if child.type == "html_inline" or (child.type == "text" and "<" in child.content):
+                return None
+            for name in ("href", "src"):
+                url = child.attrGet(name)
+                if url is not None and str(url).split(":", 1)[0].lower() not in _LINK_SCHEMES:
+                    return None
+    return source

@@ -1,0 +1,208 @@
+"""Newsletter digests and blocks from the store: which events, at which dates, in which order;
+each event's block rendered once per event version, language, format and dates.
+
+Used by the HTTP handlers (``web/newsletter.py``, ``web/syndication.py``) and by
+``calendar-service newsletter``, so both give the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+from calendar_service.dates import epoch, from_epoch, zone
+from calendar_service.db.connection import Storage
+from calendar_service.db.events import StoredEvent
+from calendar_service.db.listings import EventFilter, list_occurrences
+from calendar_service.errors import BadRequest
+from calendar_service.models import EventIn
+from calendar_service.render.newsletter import (
+    Format,
+    NewsletterTemplates,
+    digest_view,
+    event_view,
+    group_label,
+)
+from calendar_service.schedule import schedule_of
+from calendar_service.settings import Settings
+
+Grouping = Literal["day", "category"]
+GROUPINGS: tuple[Grouping, ...] = ("day", "category")
+# A digest of more occurrences than this is not a newsletter section any more.
+MAX_DIGEST_OCCURRENCES = 2_000
+PAGE = 500
+# A single event's block lists its dates over this many days ahead.
+BLOCK_DAYS = 92
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One event in a digest or a syndication feed, with its occurrences there."""
+
+    event: StoredEvent
+    times: tuple[tuple[int, int], ...]
+    more_until_ts: int | None = None
+
+
+class BlockCache:
+    """Rendered blocks, by event version, language, format, heading level and dates: a write
+    gives the event a new version, so its stale blocks are never read again (and age out)."""
+
+    def __init__(self, size: int = 8_192) -> None:
+        self.size = size
+        self._blocks: OrderedDict[Hashable, str] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def block(
+        self,
+        templates: NewsletterTemplates,
+        entry: Entry,
+        *,
+        lang: str,
+        fmt: Format,
+        heading: int,
+        with_description: bool = False,
+    ) -> str:
+        event = entry.event
+        key = (
+            event.id,
+            event.version,
+            lang,
+            fmt,
+            heading,
+            with_description,
+            entry.times,
+            entry.more_until_ts,
+        )
+        found = self._blocks.get(key)
+        if found is not None:
+            self.hits += 1
+            self._blocks.move_to_end(key)
+            return found
+        self.misses += 1
+        view = event_view(
+            event,
+            entry.times,
+            lang=lang,
+            brand=templates.brand,
+            with_description=with_description,
+            more_until_ts=entry.more_until_ts,
+        )
+        text = templates.block(view, fmt, heading=heading)
+        self._blocks[key] = text
+        while len(self._blocks) > self.size:
+            self._blocks.popitem(last=False)
+        return text
+
+
+def day_bounds(first: date, last: date, tz_name: str) -> tuple[int, int]:
+    """Epoch seconds from the start of ``first`` to the end of ``last`` in ``tz_name``."""
+    tz = zone(tz_name)
+    start = datetime.combine(first, datetime.min.time(), tz)
+    end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tz)
+    return epoch(start), epoch(end)
+
+
+async def entries_in_window(
+    storage: Storage, *, flt: EventFilter, from_ts: int, to_ts: int, cap: int
+) -> list[Entry]:
+    """The events with occurrences in ``[from_ts, to_ts)``, by first occurrence, each with
+    all its occurrences there. 400 past ``MAX_DIGEST_OCCURRENCES``."""
+    flt = EventFilter(**{**flt.__dict__, "from_ts": None, "to_ts": None})
+    found: dict[int, tuple[StoredEvent, list[tuple[int, int]]]] = {}
+    cursor: str | None = None
+    seen = 0
+    while True:
+        page, cursor = await list_occurrences(
+            storage, flt=flt, from_ts=from_ts, to_ts=to_ts, limit=PAGE, cursor=cursor, cap=cap
+        )
+        for occurrence in page:
+            _, times = found.setdefault(occurrence.event.id, (occurrence.event, []))
+            times.append((occurrence.start_ts, occurrence.end_ts))
+        seen += len(page)
+        if seen > MAX_DIGEST_OCCURRENCES:
+            message = (
+                f"this window holds more than {MAX_DIGEST_OCCURRENCES} occurrences; "
+                "choose a shorter window or a narrower feed"
+            )
+            raise BadRequest(message, errors=[{"field": "to", "message": message}])
+        if cursor is None:
+            break
+    return [Entry(event, tuple(times)) for event, times in found.values()]
+
+
+def grouped(
+    entries: list[Entry], *, group: Grouping, lang: str, default_timezone: str
+) -> list[tuple[str, list[Entry]]]:
+    """Entries under their day (of first occurrence, in the service's zone) or category."""
+    groups: dict[date | str, list[Entry]] = {}
+    tz = zone(default_timezone)
+    for entry in entries:
+        key: date | str
+        if group == "day":
+            key = from_epoch(entry.times[0][0], tz).date()
+        else:
+            key = entry.event.document["category"]
+        groups.setdefault(key, []).append(entry)
+    if group == "category":
+        # Categories in the order of their first event.
+        return [(group_label(k, lang), v) for k, v in groups.items()]
+    return [(group_label(k, lang), v) for k, v in sorted(groups.items(), key=lambda kv: kv[0])]
+
+
+async def render_digest(
+    storage: Storage,
+    *,
+    settings: Settings,
+    templates: NewsletterTemplates,
+    blocks: BlockCache,
+    flt: EventFilter,
+    feed_slug: str,
+    feed_title: str,
+    first: date,
+    last: date,
+    lang: str,
+    group: Grouping,
+    fmt: Format,
+) -> str:
+    """A feed's digest from ``first`` to ``last`` (both included)."""
+    from_ts, to_ts = day_bounds(first, last, settings.default_timezone)
+    entries = await entries_in_window(
+        storage, flt=flt, from_ts=from_ts, to_ts=to_ts, cap=settings.max_occurrences
+    )
+    sections = grouped(entries, group=group, lang=lang, default_timezone=settings.default_timezone)
+    rendered = [
+        (label, [blocks.block(templates, e, lang=lang, fmt=fmt, heading=4) for e in section])
+        for label, section in sections
+    ]
+    view = digest_view(
+        brand=templates.brand,
+        lang=lang,
+        feed_title=feed_title,
+        feed_slug=feed_slug,
+        first=first,
+        last=last,
+    )
+    return templates.digest(view, rendered, fmt)
+
+
+def upcoming_times(
+    event: StoredEvent, *, now: datetime, days: int, cap: int, listed: int
+) -> tuple[tuple[tuple[int, int], ...], int | None]:
+    """An event's next occurrences from ``now`` (up to ``listed`` of those within ``days``),
+    and the start of its last one within ``days`` when there are more. A past event gives its
+    last occurrence."""
+    document = EventIn.model_validate(event.document | {"state": event.state})
+    schedule = schedule_of(document, now=now, horizon_days=days, cap=cap)
+    now_ts, horizon = epoch(now), epoch(now) + days * 86_400
+    ahead = [o for o in schedule.occurrences if o.end > now_ts and o.start < horizon]
+    if not ahead:
+        past = [o for o in schedule.occurrences if o.start < now_ts] or schedule.occurrences[:1]
+        return ((past[-1].start, past[-1].end),), None
+    times = tuple((o.start, o.end) for o in ahead[:listed])
+    more = ahead[-1].start if len(ahead) > listed else None
+    return times, more

@@ -1,0 +1,110 @@
+"""E-mail safe HTML: CSS written once and put inline, user text made inert for e-mail tools.
+
+``finish(html, css, lang)`` is the last step of every newsletter block: css-inline copies the
+stylesheet into ``style`` attributes, then the fragment is written out again by this module so
+that every attribute value is fully escaped (css-inline leaves ``<`` raw inside attributes),
+``class`` attributes are dropped (their rules are inline now), merge tags cannot be formed from
+user text, and French text gets its typography.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+from html.parser import HTMLParser
+
+import css_inline
+
+NBSP = "\u00a0"
+ZWSP = "\u200b"
+VOID = frozenset(
+    {"area", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+)
+
+# Mailchimp reads *|TAG|*, Brevo {{ ... }} and {% ... %}: a zero-width space between the two
+# characters keeps the text as it reads and breaks the delimiter.
+_DELIMITERS = re.compile(r"\*\||\|\*|\{\{|\}\}|\{%|%\}")
+
+
+def neutralise(text: str) -> str:
+    """User text that no e-mail tool can read as a merge tag or a template instruction."""
+    return _DELIMITERS.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1], text)
+
+
+def neutralise_url(url: str) -> str:
+    """A URL whose ``|``, ``{`` and ``}`` are percent-encoded (the same address, no merge tag)."""
+    return url.replace("|", "%7C").replace("{", "%7B").replace("}", "%7D")
+
+
+_SPACE_BEFORE = re.compile(r"(\S)[ \t]*([;:!?]+)(?=\s|$|[»)\]\"'’])")
+_OPEN_QUOTE = re.compile(r"«[ \t\u00a0\u202f]*")
+_CLOSE_QUOTE = re.compile(r"[ \t\u00a0\u202f]*»")
+_HOURS = re.compile(r"\b([01]?\d|2[0-4]) ?[hH] ?([0-5]\d)?\b")
+
+
+def _hours(match: re.Match[str]) -> str:
+    hours = f"{int(match.group(1))}{NBSP}h"
+    return hours + (f"{NBSP}{match.group(2)}" if match.group(2) else "")
+
+
+def french(text: str) -> str:
+    """French typography: a no-break space before ``; : ! ?`` and inside « », "18 h 30"."""
+    text = _SPACE_BEFORE.sub(lambda m: f"{m.group(1)}{NBSP}{m.group(2)}", text)
+    text = _OPEN_QUOTE.sub("«" + NBSP, text)
+    text = _CLOSE_QUOTE.sub(NBSP + "»", text)
+    return _HOURS.sub(_hours, text)
+
+
+class _Writer(HTMLParser):
+    """Writes a parsed fragment out again, escaping everything that is text."""
+
+    def __init__(self, lang: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.french = lang.startswith("fr")
+        self.out: list[str] = []
+
+    def _attrs(self, attrs: list[tuple[str, str | None]]) -> str:
+        written = []
+        for name, value in attrs:
+            if name == "class" or name.startswith("on"):
+                continue
+            if value is None:
+                written.append(f" {name}")
+                continue
+            value = neutralise_url(value) if name in ("href", "src") else neutralise(value)
+            if name == "style":
+                value = value.replace(": ", ":").rstrip()
+            written.append(f' {name}="{escape(value, quote=True)}"')
+        return "".join(written)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(f"<{tag}{self._attrs(attrs)}>")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.out.append(f"<{tag}{self._attrs(attrs)}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in VOID:
+            self.out.append(f"</{tag}>")
+
+    def handle_data(self, data: str) -> None:
+        data = neutralise(data)
+        if self.french:
+            data = french(data)
+        self.out.append(escape(data, quote=False))
+
+
+def rewrite(fragment: str, lang: str) -> str:
+    """The fragment written out again: attributes escaped, no classes or comments, no merge
+    tags, French typography in French text."""
+    writer = _Writer(lang)
+    writer.feed(fragment)
+    writer.close()
+    return "".join(writer.out)
+
+
+def finish(fragment: str, css: str, lang: str) -> str:
+    """``fragment`` with ``css`` inline, ready to paste into an e-mail."""
+    inlined = css_inline.inline_fragment(fragment, css)
+    # Tables gain a <tbody> on the way through html5ever; it is harmless, and kept.
+    return rewrite(inlined, lang)

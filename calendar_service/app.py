@@ -23,7 +23,7 @@ from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
-from calendar_service.web import api, health, imports, newsletter, openapi
+from calendar_service.web import api, health, imports, newsletter, openapi, syndication
 from calendar_service.web import feeds as feeds_web
 from calendar_service.web.cached import CachedRenderings
 
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
             *imports.routes,
             *feeds_web.routes,
             *newsletter.routes,
+            *syndication.routes,
             *openapi.routes,
             *health.routes,
         ],

@@ -10,15 +10,17 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from calendar_service.dates import epoch, from_epoch, zone
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent
-from calendar_service.db.listings import EventFilter, list_occurrences
+from calendar_service.db.listings import EventFilter, list_events, list_occurrences
 from calendar_service.errors import BadRequest
 from calendar_service.models import EventIn
+from calendar_service.phrases import MAX_LISTED_DATES
+from calendar_service.render.jsonapi import event_json
 from calendar_service.render.newsletter import (
     Format,
     NewsletterTemplates,
@@ -26,6 +28,7 @@ from calendar_service.render.newsletter import (
     event_view,
     group_label,
 )
+from calendar_service.render.syndication import SyndicationItem, short_description
 from calendar_service.schedule import schedule_of
 from calendar_service.settings import Settings
 
@@ -206,3 +209,77 @@ def upcoming_times(
     times = tuple((o.start, o.end) for o in ahead[:listed])
     more = ahead[-1].start if len(ahead) > listed else None
     return times, more
+
+
+# An RSS or JSON feed lists at most this many events: a newsletter section, not an archive.
+MAX_SYNDICATED = 200
+
+
+async def syndication_items(
+    storage: Storage,
+    *,
+    settings: Settings,
+    templates: NewsletterTemplates,
+    blocks: BlockCache,
+    flt: EventFilter,
+    lang: str,
+    now: datetime,
+) -> list[SyndicationItem]:
+    """The feed's events with an occurrence in the next ``syndication_days``, by their next
+    occurrence, each with its blocks (HTML and text) and its structured form."""
+    from_ts = epoch(now)
+    window = EventFilter(
+        **{
+            **flt.__dict__,
+            "from_ts": from_ts,
+            "to_ts": from_ts + settings.syndication_days * 86_400,
+        }
+    )
+    found, _ = await list_events(
+        storage, flt=window, limit=MAX_SYNDICATED, cursor=None, cap=settings.max_occurrences
+    )
+    brand = templates.brand
+    items = []
+    for event in found:
+        times, more = upcoming_times(
+            event,
+            now=now,
+            days=settings.syndication_days,
+            cap=settings.max_occurrences,
+            listed=MAX_LISTED_DATES,
+        )
+        entry = Entry(event, times, more)
+        view = event_view(
+            event, times, lang=lang, brand=brand, with_description=False, more_until_ts=more
+        )
+        structured = event_json(
+            event, lang=lang, default_language=settings.default_language, base_url=brand.base_url
+        )
+        tz = zone(event.document["timezone"])
+        structured["when"] = view["when"]
+        structured["occurrences"] = [
+            {"start": from_epoch(s, tz).isoformat(), "end": from_epoch(e, tz).isoformat()}
+            for s, e in times
+        ]
+        label = view["mark"] if view["mark_strong"] else ""
+        items.append(
+            SyndicationItem(
+                guid=event.uid,
+                title=f"[{label}] {view['title']}" if label else view["title"],
+                link=view["more_url"],
+                published=datetime.fromtimestamp(
+                    (event.published_us or event.created_us) / 1_000_000, UTC
+                ),
+                modified=datetime.fromtimestamp(event.updated_us / 1_000_000, UTC),
+                summary=short_description(
+                    [view["when"], ", ".join(view["where"]), view["summary"]]
+                ),
+                html=blocks.block(templates, entry, lang=lang, fmt="html", heading=3),
+                text=blocks.block(templates, entry, lang=lang, fmt="txt", heading=3),
+                category=group_label(event.document["category"], lang),
+                tags=tuple(event.document.get("tags") or ()),
+                image=view["image"],
+                event=structured,
+            )
+        )
+    return items

@@ -36,7 +36,7 @@ def neutralise_url(url: str) -> str:
     return url.replace("|", "%7C").replace("{", "%7B").replace("}", "%7D")
 
 
-_SPACE_BEFORE = re.compile(r"(\S)[ \t]*([;:!?]+)(?=\s|$|[»)\]\"'’])")
+_SPACE_BEFORE = re.compile(r"(?<=\S)[ \t]*([;:!?]+)(?=\s|$|[»)\]\"'’])")
 _OPEN_QUOTE = re.compile(r"«[ \t\u00a0\u202f]*")
 _CLOSE_QUOTE = re.compile(r"[ \t\u00a0\u202f]*»")
 _HOURS = re.compile(r"\b([01]?\d|2[0-4]) ?[hH] ?([0-5]\d)?\b")
@@ -49,7 +49,7 @@ def _hours(match: re.Match[str]) -> str:
 
 def french(text: str) -> str:
     """French typography: a no-break space before ``; : ! ?`` and inside « », "18 h 30"."""
-    text = _SPACE_BEFORE.sub(lambda m: f"{m.group(1)}{NBSP}{m.group(2)}", text)
+    text = _SPACE_BEFORE.sub(lambda m: f"{NBSP}{m.group(1)}", text)
     text = _OPEN_QUOTE.sub("«" + NBSP, text)
     text = _CLOSE_QUOTE.sub(NBSP + "»", text)
     return _HOURS.sub(_hours, text)

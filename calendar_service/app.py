@@ -13,6 +13,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from calendar_service.cache import RenderedCache, VersionClock
@@ -23,7 +25,15 @@ from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
-from calendar_service.web import api, health, imports, newsletter, openapi, syndication
+from calendar_service.web import (
+    api,
+    health,
+    imports,
+    newsletter,
+    openapi,
+    preview,
+    syndication,
+)
 from calendar_service.web import feeds as feeds_web
 from calendar_service.web.cached import CachedRenderings
 
@@ -108,10 +118,12 @@ def create_app(settings: Settings) -> Starlette:
             *api.routes,
             *imports.routes,
             *feeds_web.routes,
+            *preview.routes,
             *newsletter.routes,
             *syndication.routes,
             *openapi.routes,
             *health.routes,
+            Mount("/static", StaticFiles(packages=[("calendar_service", "static")])),
         ],
         middleware=[
             Middleware(CachedRenderings),

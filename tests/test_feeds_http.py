@@ -140,6 +140,7 @@ def short_client(migrated, tokens, short_feeds: Path) -> Iterator[TestClient]:
 def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
     """Make the feeds believe it is ``moment``."""
     monkeypatch.setattr("calendar_service.web.feeds.utc_now", lambda: moment)
+    monkeypatch.setattr("calendar_service.web.cached.utc_now", lambda: moment)
 
 
 def test_past_events_leave_after_keep_past_days(short_client, editor, monkeypatch) -> None:
@@ -260,10 +261,14 @@ def test_list_of_feeds_links_every_feed(migrated) -> None:
             "ics": https,
             "webcal": webcal,
             "google": "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe=""),
+            "rss": f"https://agenda.example.org/feeds/{item['slug']}.rss",
+            "json": f"https://agenda.example.org/feeds/{item['slug']}.json",
+            "newsletter": f"https://agenda.example.org/newsletter/{item['slug']}.html",
         }
     (agenda,) = [i for i in english if i["slug"] == "agenda"]
     assert agenda["title"] == "Solidarity calendar"
     assert agenda["links"]["ics"] == "https://agenda.example.org/feeds/agenda.ics?lang=en"
+    assert agenda["links"]["rss"] == "https://agenda.example.org/feeds/agenda.rss?lang=en"
     assert agenda["links"]["google"] == (
         "https://calendar.google.com/calendar/render?cid="
         "webcal%3A%2F%2Fagenda.example.org%2Ffeeds%2Fagenda.ics%3Flang%3Den"

@@ -151,16 +151,22 @@ async def event_ics(request: Request) -> Response:
 
 
 def feed_links(feed: FeedDefinition, settings: Settings, lang: str | None) -> dict[str, Any]:
-    """Every way to reach a feed: https, webcal, a Google Calendar subscribe link."""
+    """Every way to reach a feed: https, webcal, a Google Calendar subscribe link, RSS and JSON
+    Feed for e-mail tools, and its newsletter digest."""
     https = f"{settings.base_url}/feeds/{feed.slug}.ics"
     if lang and lang != settings.default_language:
         https += "?" + urlencode({"lang": lang})
     parts = urlsplit(https)
     webcal = "webcal://" + parts.netloc + parts.path + (f"?{parts.query}" if parts.query else "")
+    query = f"?{parts.query}" if parts.query else ""
+    base = f"{settings.base_url}/feeds/{feed.slug}"
     return {
         "ics": https,
         "webcal": webcal,
         "google": "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe=""),
+        "rss": f"{base}.rss{query}",
+        "json": f"{base}.json{query}",
+        "newsletter": f"{settings.base_url}/newsletter/{feed.slug}.html{query}",
     }
 
 

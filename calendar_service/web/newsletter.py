@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, date, datetime, timedelta
 
 from starlette.requests import Request
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from calendar_service.cache import Rendered
 from calendar_service.dates import parse_moment, utc_now
 from calendar_service.db import events as store
+from calendar_service.db.listings import EventFilter
 from calendar_service.digests import (
     BLOCK_DAYS,
     GROUPINGS,
@@ -45,8 +47,8 @@ def _day(reader: QueryReader, name: str) -> date | None:
         return None
     try:
         moment = parse_moment(raw, what="date")
-    except ValueError as exc:
-        reader.fail(name, str(exc))
+    except ValueError:
+        reader.fail(name, f"{raw!r} is not a day: write it as 2027-05-04")
         return None
     if isinstance(moment, datetime):
         reader.fail(name, "give a day, such as 2027-05-04 (the digest covers whole days)")
@@ -110,6 +112,38 @@ async def digest(request: Request) -> Response:
     flt = narrow(feed_filter(feed), reader)
     reader.check()
 
+    key = cache_key(request.url.path, request.url.query, today)
+    entry = await digest_entry(
+        request,
+        key=key,
+        slug=slug,
+        flt=flt,
+        first=first,
+        last=last,
+        lang=lang,
+        group=group,
+        fmt=fmt,
+    )
+    return cached_response(request, entry)
+
+
+async def digest_entry(
+    request: Request,
+    *,
+    key: Hashable,
+    slug: str,
+    flt: EventFilter,
+    first: date,
+    last: date,
+    lang: str,
+    group: Grouping,
+    fmt: Format,
+) -> Rendered:
+    """A digest from the rendering cache, rendered if it is not there at this version."""
+    state = request.app.state
+    settings: Settings = state.settings
+    feed: FeedDefinition = state.feeds[slug]
+
     async def build(version: int) -> Rendered:
         text = await render_digest(
             state.storage,
@@ -127,8 +161,8 @@ async def digest(request: Request) -> Response:
         )
         return _rendered(text, version=version, fmt=fmt, filename=f"{slug}-{first}")
 
-    key = cache_key(request.url.path, request.url.query, today)
-    return cached_response(request, await state.rendered.get(state.storage, key, build))
+    entry: Rendered = await state.rendered.get(state.storage, key, build)
+    return entry
 
 
 async def event_block(request: Request) -> Response:

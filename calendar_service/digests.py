@@ -255,12 +255,8 @@ async def syndication_items(
         structured = event_json(
             event, lang=lang, default_language=settings.default_language, base_url=brand.base_url
         )
-        tz = zone(event.document["timezone"])
         structured["when"] = view["when"]
-        structured["occurrences"] = [
-            {"start": from_epoch(s, tz).isoformat(), "end": from_epoch(e, tz).isoformat()}
-            for s, e in times
-        ]
+        structured["occurrences"] = [_occurrence_json(event, s, e) for s, e in times]
         label = view["mark"] if view["mark_strong"] else ""
         items.append(
             SyndicationItem(
@@ -283,3 +279,16 @@ async def syndication_items(
             )
         )
     return items
+
+
+def _occurrence_json(event: StoredEvent, start_ts: int, end_ts: int) -> dict[str, str | None]:
+    """An occurrence as the JSON API writes it: local times with offsets, or days (the last
+    one included) for all-day events; no end for an event without one."""
+    doc = event.document
+    tz = zone(doc["timezone"])
+    start = from_epoch(start_ts, tz)
+    if doc["all_day"]:
+        last = from_epoch(end_ts, tz) - timedelta(days=1) if doc.get("end") else start
+        return {"start": start.date().isoformat(), "end": last.date().isoformat()}
+    end = from_epoch(end_ts, tz).isoformat() if doc.get("end") is not None else None
+    return {"start": start.isoformat(), "end": end}

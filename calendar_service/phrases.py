@@ -194,9 +194,14 @@ def _hours(start: datetime, end: datetime | None, lang: str) -> str:
             if lang == "fr"
             else f" at {clock(start.time(), lang)}"
         )
+    night = end.date() > start.date()
     if lang == "fr":
-        return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}"
-    return f", {clock(start.time(), lang)} to {clock(end.time(), lang)}"
+        return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}" + (
+            " (dans la nuit)" if night else ""
+        )
+    return f", {clock(start.time(), lang)} to {clock(end.time(), lang)}" + (
+        " (overnight)" if night else ""
+    )
 
 
 def zone_note(zone_name: str, default_zone: str, lang: str) -> str:

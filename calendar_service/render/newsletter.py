@@ -232,9 +232,12 @@ def _image(doc: dict[str, Any], lang: str, default: str) -> dict[str, Any] | Non
     }
 
 
-def _inner_quotes(title: str) -> str:
-    """Guillemets inside guillemets become curly quotes: « Projection : “Outrepasser” »."""
-    return re.sub(r"«\s*(.*?)\s*»", "“\\1”", title)
+def _inner_quotes(title: str, lang: str) -> str:
+    """Quotes inside the label's quotes change: « Projection : “Outrepasser” » in French,
+    “Screening: ‘Outrepasser’” in English."""
+    inner = "“\\1”" if lang == "fr" else "‘\\1’"
+    title = re.sub(r"«\s*(.*?)\s*»", inner, title)
+    return title if lang == "fr" else re.sub(r"“(.*?)”", inner, title)
 
 
 def event_view(
@@ -284,7 +287,7 @@ def event_view(
         "description": description if with_description else "",
         "image": _image(doc, lang, default),
         "more_url": doc.get("url") or page,
-        "more_label": w["more"].format(title=_inner_quotes(title)),
+        "more_label": w["more"].format(title=_inner_quotes(title, lang)),
         "registration_url": doc.get("registration_url"),
         "ics_url": f"{brand.base_url}/events/{event.slug}.ics"
         + (f"?lang={lang}" if lang != default else ""),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from html import escape
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -60,8 +61,9 @@ class SyndicationItem:
 
 
 def short_description(parts: list[str]) -> str:
-    """A plain description of at most ``SHORT_DESCRIPTION`` characters, cut at a word."""
-    text = " – ".join(p for p in parts if p)
+    """A plain description of at most ``SHORT_DESCRIPTION`` characters, cut at a word, with
+    no merge tag."""
+    text = neutralise(" – ".join(p for p in parts if p))
     if len(text) <= SHORT_DESCRIPTION:
         return text
     return text[:SHORT_DESCRIPTION].rsplit(" ", 1)[0] + "…"
@@ -108,7 +110,8 @@ def render_rss(channel: ChannelInfo, items: list[SyndicationItem]) -> bytes:
         _text(it, "link", neutralise_url(item.link))
         _text(it, "guid", item.guid, isPermaLink="false")
         _text(it, "pubDate", _rfc822(item.published))
-        _text(it, "description", neutralise(item.summary))
+        # RSS descriptions are read as HTML: plain text goes in escaped.
+        _text(it, "description", escape(neutralise(item.summary), quote=False))
         _text(it, f"{{{CONTENT_NS}}}encoded", item.html)
         _text(it, f"{{{DC_NS}}}creator", neutralise(channel.organisation))
         _text(it, "category", neutralise(item.category))

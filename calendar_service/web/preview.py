@@ -49,7 +49,7 @@ WORDS: dict[str, dict[str, str]] = {
         "preview": "Aperçu",
         "preview_help": "Le bloc tel qu'il apparaîtra dans l'e-mail (600 pixels de large).",
         "preview_frame": "Aperçu du bloc agenda de la newsletter",
-        "copy": "Copier le bloc",
+        "copy_title": "Copier le bloc",
         "copied": "Copié dans le presse-papiers.",
         "automate": "Automatiser avec Mailchimp ou Brevo",
         "automate_help": "Ces flux donnent les événements à venir, chacun avec son bloc prêt à "
@@ -81,7 +81,7 @@ WORDS: dict[str, dict[str, str]] = {
         "preview": "Preview",
         "preview_help": "The section as the e-mail will show it (600 pixels wide).",
         "preview_frame": "Preview of the newsletter's events section",
-        "copy": "Copy the section",
+        "copy_title": "Copy the section",
         "copied": "Copied to the clipboard.",
         "automate": "Automate with Mailchimp or Brevo",
         "automate_help": "These feeds list the coming events, each with its ready-made block; "
@@ -151,9 +151,11 @@ def merge_tags(rss_url: str) -> dict[str, str]:
             f"*|FEEDBLOCK:{rss_url}|*\n*|FEEDITEMS:[$count=20]|*\n"
             "*|FEEDITEM:CONTENT_FULL|*\n*|END:FEEDITEMS|*\n*|END:FEEDBLOCK|*"
         ),
+        # Brevo's external feeds: the declaration for the HTML editor (the drag-and-drop
+        # editor's developer mode takes a "feeds:" header instead), then the items.
         "brevo": (
-            "{% includeFeed agenda, feed %}\n{% for item in feed.items %}\n"
-            "{{ item.content_html }}\n{% endfor %}"
+            '<!--feed.agenda : {{feed.get("agenda")}}-->\n'
+            "{% for item in feed.agenda.items %}\n{{ item.content_html }}\n{% endfor %}"
         ),
     }
 

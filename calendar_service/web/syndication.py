@@ -12,6 +12,7 @@ from calendar_service.dates import utc_now
 from calendar_service.digests import syndication_items
 from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
+from calendar_service.render.emailhtml import neutralise_url
 from calendar_service.render.syndication import ChannelInfo, render_json_feed, render_rss
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, cached_response, local_today
@@ -49,8 +50,9 @@ async def syndication_feed(request: Request) -> Response:
             lang=lang,
             now=now,
         )
-        self_url = f"{settings.base_url}{request.url.path}" + (
-            f"?{request.url.query}" if request.url.query else ""
+        self_url = neutralise_url(
+            f"{settings.base_url}{request.url.path}"
+            + (f"?{request.url.query}" if request.url.query else "")
         )
         channel = ChannelInfo(
             title=feed.text(feed.title, lang, settings.default_language),

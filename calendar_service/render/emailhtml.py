@@ -36,7 +36,10 @@ def neutralise_url(url: str) -> str:
     return url.replace("|", "%7C").replace("{", "%7B").replace("}", "%7D")
 
 
-_SPACE_BEFORE = re.compile(r"(?<=\S)[ \t]*([;:!?]+)(?=\s|$|[»)\]\"'’])")
+# A plain space before ; : ! ? becomes a no-break one; a sign glued to its word gets one when it
+# ends the word (so "https://" and "12:30" stay as they are).
+_PLAIN_SPACE_BEFORE = re.compile(r"[ \t]+([;:!?]+)")
+_GLUED = re.compile(r"(?<=[^\s;:!?])([;:!?]+)(?=\s|$|[»)\]\"'’,.])")
 _OPEN_QUOTE = re.compile(r"«[ \t\u00a0\u202f]*")
 _CLOSE_QUOTE = re.compile(r"[ \t\u00a0\u202f]*»")
 _HOURS = re.compile(r"\b([01]?\d|2[0-4]) ?[hH] ?([0-5]\d)?\b")
@@ -49,7 +52,8 @@ def _hours(match: re.Match[str]) -> str:
 
 def french(text: str) -> str:
     """French typography: a no-break space before ``; : ! ?`` and inside « », "18 h 30"."""
-    text = _SPACE_BEFORE.sub(lambda m: f"{NBSP}{m.group(1)}", text)
+    text = _PLAIN_SPACE_BEFORE.sub(lambda m: f"{NBSP}{m.group(1)}", text)
+    text = _GLUED.sub(lambda m: f"{NBSP}{m.group(1)}", text)
     text = _OPEN_QUOTE.sub("«" + NBSP, text)
     text = _CLOSE_QUOTE.sub(NBSP + "»", text)
     return _HOURS.sub(_hours, text)
@@ -62,6 +66,7 @@ class _Writer(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.french = lang.startswith("fr")
         self.out: list[str] = []
+        self.last = ""
 
     def _attrs(self, attrs: list[tuple[str, str | None]]) -> str:
         written = []
@@ -90,7 +95,13 @@ class _Writer(HTMLParser):
     def handle_data(self, data: str) -> None:
         data = neutralise(data)
         if self.french:
+            # A sign that starts this text but follows a word of the previous one ("<strong>
+            # Reportée</strong>: ...") needs its space too.
+            if data[:1] in (";", ":", "!", "?") and self.last and not self.last.isspace():
+                data = NBSP + data
             data = french(data)
+        if data:
+            self.last = data[-1]
         self.out.append(escape(data, quote=False))
 
 

@@ -141,12 +141,13 @@ async def entries_in_window(
 def grouped(
     entries: list[Entry], *, group: Grouping, lang: str, default_timezone: str
 ) -> list[tuple[str, list[Entry]]]:
-    """Entries under their day (of first occurrence, in the service's zone) or category."""
+    """Entries under the day of their first occurrence, or under their category."""
     groups: dict[date | str, list[Entry]] = {}
-    tz = zone(default_timezone)
     for entry in entries:
         key: date | str
         if group == "day":
+            # The day in the event's own zone: the one its date phrase names.
+            tz = zone(entry.event.document["timezone"])
             key = from_epoch(entry.times[0][0], tz).date()
         else:
             key = entry.event.document["category"]

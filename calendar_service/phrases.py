@@ -36,10 +36,14 @@ def _day(day: date, lang: str, *, weekday: bool = True, year: bool = True) -> st
 
 
 def clock(moment: time, lang: str) -> str:
-    """18 h 30, 22 h (French, with no-break spaces); 6.30 pm, 10 pm (English)."""
+    """18 h 30, 22 h, minuit (French, with no-break spaces); 6.30 pm, 10 pm, noon (English)."""
     if lang == "fr":
+        if moment == time(0):
+            return "minuit"
         hours = f"{moment.hour}{NBSP}h"
         return hours + (f"{NBSP}{moment.minute:02d}" if moment.minute else "")
+    if moment in (time(0), time(12)):
+        return "midnight" if moment.hour == 0 else "noon"
     hour = moment.hour % 12 or 12
     suffix = "am" if moment.hour < 12 else "pm"
     minutes = f".{moment.minute:02d}" if moment.minute else ""
@@ -78,9 +82,9 @@ def date_phrase(
     overnight = end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
     if end.date() == start.date() or overnight:
         if lang == "fr":
-            night = " (dans la nuit)" if overnight else ""
+            night = " (dans la nuit)" if overnight and end.time() != time(0) else ""
             return f"{day} de {clock(start.time(), lang)} à {clock(end.time(), lang)}{night}"
-        night = " (overnight)" if overnight else ""
+        night = " (overnight)" if overnight and end.time() != time(0) else ""
         return f"{day}, {clock(start.time(), lang)} to {clock(end.time(), lang)}{night}"
     if lang == "fr":
         return (
@@ -105,17 +109,25 @@ def _join(items: list[str], lang: str) -> str:
 
 
 def _list_of_days(days: list[date], lang: str) -> str:
-    """3, 10 et 17 décembre 2026; 26 novembre, 3 et 10 décembre 2026 (months and years named
-    once, where they change)."""
-    parts: list[str] = []
-    for index, day in enumerate(days):
-        following = days[index + 1] if index + 1 < len(days) else None
-        number = _day_number(day, lang) if lang == "fr" else str(day.day)
-        if following is None or (following.year, following.month) != (day.year, day.month):
-            number += " " + _month(day, lang)
-            if following is None or following.year != day.year:
-                number += f" {day.year}"
-        parts.append(number)
+    """10 et 17 décembre 2026, 7, 14 et 21 janvier 2027; 1er et 5 décembre 2026 et 2 janvier
+    2027: the days of each month with their own "et", months (and years) named once."""
+    months: list[list[date]] = []
+    for day in days:
+        if months and (months[-1][0].year, months[-1][0].month) == (day.year, day.month):
+            months[-1].append(day)
+        else:
+            months.append([day])
+    parts = []
+    for index, month in enumerate(months):
+        following = months[index + 1][0] if index + 1 < len(months) else None
+        numbers = [_day_number(d, lang) if lang == "fr" else str(d.day) for d in month]
+        text = f"{_join(numbers, lang)} {_month(month[0], lang)}"
+        if following is None or following.year != month[0].year:
+            text += f" {month[0].year}"
+        parts.append(text)
+    if len(parts) > 1 and len(months[-1]) > 1:
+        # "10 et 17 décembre 2026, 7, 14 et 21 janvier 2027": the last month has its own "et".
+        return ", ".join(parts)
     return _join(parts, lang)
 
 
@@ -139,9 +151,10 @@ def dates_phrase(
     """
     if not occurrences:
         raise ValueError("no occurrence to describe")
-    if len(occurrences) == 1 and more_until is None:
+    if len(occurrences) == 1:
         start, end = occurrences[0]
-        return date_phrase(start, end, all_day=all_day, lang=lang)
+        text = date_phrase(start, end, all_day=all_day, lang=lang)
+        return text + (_more(more_until, lang) if more_until is not None else "")
     days = [s.date() if isinstance(s, datetime) else s for s, _ in occurrences]
     single_days = all(_one_day(start, end, all_day=all_day) for start, end in occurrences) and len(
         set(days)
@@ -166,13 +179,15 @@ def dates_phrase(
         separator = " ; " if lang == "fr" else "; "
         text = separator.join(date_phrase(s, e, all_day=all_day, lang=lang) for s, e in occurrences)
     if more_until is not None:
-        until = _day(more_until, lang, weekday=False)
-        text += (
-            f", et d'autres dates jusqu'au {until}"
-            if lang == "fr"
-            else f", and more dates until {until}"
-        )
+        text += _more(more_until, lang)
     return text.replace(" ;", NBSP + ";")
+
+
+def _more(until: date, lang: str) -> str:
+    day = _day(until, lang, weekday=False)
+    return (
+        f", et d'autres dates jusqu'au {day}" if lang == "fr" else f", and more dates until {day}"
+    )
 
 
 def _one_day(start: date | datetime, end: date | datetime | None, *, all_day: bool) -> bool:
@@ -194,7 +209,7 @@ def _hours(start: datetime, end: datetime | None, lang: str) -> str:
             if lang == "fr"
             else f" at {clock(start.time(), lang)}"
         )
-    night = end.date() > start.date()
+    night = end.date() > start.date() and end.time() != time(0)
     if lang == "fr":
         return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}" + (
             " (dans la nuit)" if night else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 
 import nh3
 from markdown_it import MarkdownIt
@@ -92,6 +93,11 @@ def markdown_to_text(source: str) -> str:
 # or lays out (images need sizes e-mails cannot guess; headings belong to the block).
 _EMAIL_TAGS = {"p", "br", "strong", "em", "b", "i", "a", "ul", "ol", "li", "blockquote", "code"}
 _LINK_SCHEMES = {"http", "https", "mailto"}
+# The scheme of an inline link target "](scheme:" or of a reference "[x]: scheme:".
+_LINK_TARGET = re.compile(
+    r"(?:\]\(\s*<?|^[ \t]{0,3}\[[^\]]+\]:[ \t]*<?)[ \t]*([a-zA-Z][a-zA-Z0-9+.\-]*)[ \t]*:",
+    re.MULTILINE,
+)
 
 
 def markdown_to_html(source: str) -> str:
@@ -110,6 +116,16 @@ def markdown_to_html(source: str) -> str:
 def plain_markdown(source: str) -> str | None:
     """The Markdown source itself when a Markdown renderer can only show it as intended (no raw
     HTML, links to http(s) or mailto only); ``None`` when it must be shown as text instead."""
+    # markdown-it leaves a link to a refused scheme (javascript:) as text; another renderer
+    # might not, so such a source is shown as text.
+    for scheme in _LINK_TARGET.findall(source):
+        if scheme.lower() not in _LINK_SCHEMES:
+            return None
+    # markdown-it leaves a link to a refused scheme (javascript:) as text; another renderer
+    # might not, so such a source is shown as text.
+    for scheme in _LINK_TARGET.findall(source):
+        if scheme.lower() not in _LINK_SCHEMES:
+            return None
     for token in _parser().parse(source):
         if token.type == "html_block":
             return None

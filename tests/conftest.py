@@ -15,7 +15,9 @@ from starlette.testclient import TestClient
 from calendar_service.app import create_app
 from calendar_service.db.connection import Storage, migrate
 from calendar_service.db.tokens import create_token
+from calendar_service.render.newsletter import NewsletterTemplates
 from calendar_service.settings import Settings
+from tests.emailsafety import assert_email_safe, email_problems
 
 POSTGRES_SERVER = os.environ.get(
     "CALENDAR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -116,3 +118,29 @@ def editor(tokens: dict[str, str]) -> dict[str, str]:
 @pytest.fixture
 def admin(tokens: dict[str, str]) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens['admin']}"}
+
+
+@pytest.fixture(autouse=True)
+def _every_newsletter_html_is_email_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every HTML newsletter block or digest any test renders passes the e-mail safety checks."""
+    original_block, original_digest = NewsletterTemplates.block, NewsletterTemplates.digest
+
+    def block(self, view, fmt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = original_block(self, view, fmt, *args, **kwargs)
+        if fmt == "html":
+            # A digest's blocks (h4) take their h2 and h3 from the digest around them.
+            inner = kwargs.get("heading", 2) > 3
+            problems = email_problems(result, lang=view["lang"])
+            assert not [p for p in problems if not (inner and p.startswith("[structure]"))], (
+                "\n".join(problems) + "\n" + result[:400]
+            )
+        return result
+
+    def digest(self, view, groups, fmt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        result = original_digest(self, view, groups, fmt, *args, **kwargs)
+        if fmt == "html":
+            assert_email_safe(result, lang=view["lang"])
+        return result
+
+    monkeypatch.setattr(NewsletterTemplates, "block", block)
+    monkeypatch.setattr(NewsletterTemplates, "digest", digest)

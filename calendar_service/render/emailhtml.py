@@ -42,7 +42,8 @@ _PLAIN_SPACE_BEFORE = re.compile(r"[ \t]+([;:!?]+)")
 _GLUED = re.compile(r"(?<=[^\s;:!?])([;:!?]+)(?=\s|$|[»)\]\"'’,.])")
 _OPEN_QUOTE = re.compile(r"«[ \t\u00a0\u202f]*")
 _CLOSE_QUOTE = re.compile(r"[ \t\u00a0\u202f]*»")
-_HOURS = re.compile(r"\b([01]?\d|2[0-4]) ?[hH] ?([0-5]\d)?\b")
+# "18h30", "18 H" (not inside a URL or a word): "18 h 30".
+_HOURS = re.compile(r"(?<![\w/.#=-])([01]?\d|2[0-4]) ?[hH] ?([0-5]\d)?(?![\w/])")
 
 
 def _hours(match: re.Match[str]) -> str:
@@ -64,9 +65,14 @@ class _Writer(HTMLParser):
 
     def __init__(self, lang: str) -> None:
         super().__init__(convert_charrefs=True)
-        self.french = lang.startswith("fr")
+        # The language of each open element: French typography follows the nearest ``lang``.
+        self.langs: list[tuple[str, str]] = [("", lang)]
         self.out: list[str] = []
         self.last = ""
+
+    @property
+    def french(self) -> bool:
+        return self.langs[-1][1].startswith("fr")
 
     def _attrs(self, attrs: list[tuple[str, str | None]]) -> str:
         written = []
@@ -83,6 +89,9 @@ class _Writer(HTMLParser):
         return "".join(written)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in VOID:
+            lang = next((v for k, v in attrs if k == "lang" and v), self.langs[-1][1])
+            self.langs.append((tag, lang))
         self.out.append(f"<{tag}{self._attrs(attrs)}>")
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -90,6 +99,8 @@ class _Writer(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if tag not in VOID:
+            if len(self.langs) > 1 and self.langs[-1][0] == tag:
+                self.langs.pop()
             self.out.append(f"</{tag}>")
 
     def handle_data(self, data: str) -> None:

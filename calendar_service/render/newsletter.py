@@ -26,7 +26,7 @@ from calendar_service.phrases import MAX_LISTED_DATES, dates_phrase, zone_note
 from calendar_service.render.emailhtml import finish, french, neutralise, neutralise_url
 from calendar_service.settings import Settings
 from calendar_service.text import markdown_to_html, markdown_to_text, plain_markdown
-from calendar_service.vocabulary import CATEGORIES, STATUSES
+from calendar_service.vocabulary import ACCESS_FEATURES, CATEGORIES, STATUSES
 
 Format = Literal["html", "txt", "md"]
 FORMATS: tuple[Format, ...] = ("html", "txt", "md")
@@ -55,8 +55,11 @@ WORDS: dict[str, dict[str, str]] = {
         "agenda": "Agenda",
         "window": "Du {start} au {end}",
         "nothing": "Aucun événement n'est prévu sur cette période.",
-        "subscribe": "S'abonner à l'agenda «\u00a0{feed}\u00a0»",
+        "subscribe": "S'abonner à «\u00a0{feed}\u00a0» dans mon agenda",
         "online_only": "En ligne",
+        "access": "Accessibilité",
+        "audience": "Public",
+        "published_by": "Un agenda de {organisation}",
     },
     "en": {
         "colon": ": ",
@@ -73,8 +76,11 @@ WORDS: dict[str, dict[str, str]] = {
         "agenda": "What's on",
         "window": "{start} to {end}",
         "nothing": "No event is planned in this period.",
-        "subscribe": "Subscribe to the “{feed}” calendar",
+        "subscribe": "Subscribe to “{feed}” in my calendar",
         "online_only": "Online",
+        "access": "Accessibility",
+        "audience": "Audience",
+        "published_by": "A calendar by {organisation}",
     },
 }
 STRONG_MARKS = ("cancelled", "postponed")
@@ -114,9 +120,48 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _pick(texts: dict[str, str] | None, lang: str, default: str) -> str:
+    return _pick_with_language(texts, lang, default)[0]
+
+
+def _pick_with_language(texts: dict[str, str] | None, lang: str, default: str) -> tuple[str, str]:
+    """A text in ``lang``, else the default language, else any; with the language it is in."""
     if not texts:
-        return ""
-    return texts.get(lang) or texts.get(default) or next(iter(texts.values()))
+        return "", lang
+    for candidate in (lang, default, *texts):
+        if texts.get(candidate):
+            return texts[candidate], candidate
+    return "", lang
+
+
+def access_line(doc: dict[str, Any], lang: str, default: str) -> str:
+    """ "Accessibilité : accessible en fauteuil roulant, interprétation en LSF"."""
+    access = doc.get("accessibility") or {}
+    features = [
+        ACCESS_FEATURES[f].get(lang, ACCESS_FEATURES[f]["en"]) for f in access.get("features", [])
+    ]
+    # After the colon, in lower case: "Accessibilité : accessible en fauteuil roulant".
+    parts = [f[0].lower() + f[1:] for f in features if f]
+    note = _pick(access.get("note"), lang, default)
+    text = ", ".join(parts + ([note] if note else []))
+    return f"{words(lang)['access']}{words(lang)['colon']}{text}" if text else ""
+
+
+def audience_line(doc: dict[str, Any], lang: str, default: str) -> str:
+    """ "Public : de 11 à 25 ans", "Audience: from 16"."""
+    audience = doc.get("audience") or {}
+    low, high = audience.get("min_age"), audience.get("max_age")
+    fr = lang == "fr"
+    if low is not None and high is not None:
+        ages = f"de {low} à {high} ans" if fr else f"{low} to {high} years old"
+    elif low is not None:
+        ages = f"à partir de {low} ans" if fr else f"from {low} years old"
+    elif high is not None:
+        ages = f"jusqu'à {high} ans" if fr else f"up to {high} years old"
+    else:
+        ages = ""
+    note = _pick(audience.get("note"), lang, default)
+    text = ", ".join(x for x in (ages, note) if x)
+    return f"{words(lang)['audience']}{words(lang)['colon']}{text}" if text else ""
 
 
 def _names(names: list[str], lang: str) -> str:
@@ -253,10 +298,12 @@ def event_view(
     doc = event.document
     default = brand.default_language
     w = words(lang)
-    title = _pick(doc["title"], lang, default)
-    summary = _pick(doc.get("summary"), lang, default)
-    description = _pick(doc.get("description"), lang, default)
+    title, title_lang = _pick_with_language(doc["title"], lang, default)
+    summary, summary_lang = _pick_with_language(doc.get("summary"), lang, default)
+    description, description_lang = _pick_with_language(doc.get("description"), lang, default)
+    price, price_lang = _pick_with_language(doc.get("price"), lang, default)
     if not summary and description and not with_description:
+        summary_lang = description_lang
         text = " ".join(markdown_to_text(description).split())
         cut = text[:SUMMARY_FROM_DESCRIPTION]
         summary = cut if len(text) <= len(cut) else cut.rsplit(" ", 1)[0] + "…"
@@ -282,7 +329,19 @@ def event_view(
         "online_url": online,
         "online_label": w["online_link"],
         "people": people_sentence(doc, lang),
-        "price": _pick(doc.get("price"), lang, default),
+        "price": price,
+        "extras": [
+            line
+            for line in (access_line(doc, lang, default), audience_line(doc, lang, default))
+            if line
+        ],
+        # Where a text falls back to another language, its element says so (lang=...).
+        "langs": {
+            "title": title_lang,
+            "summary": summary_lang,
+            "description": description_lang,
+            "price": price_lang,
+        },
         "summary": summary,
         "description": description if with_description else "",
         "image": _image(doc, lang, default),
@@ -340,17 +399,22 @@ def for_format(view: dict[str, Any], fmt: Format) -> dict[str, Any]:
             )
         elif key in ("image", "description"):
             continue
+        elif key == "langs":
+            out[key] = value
         else:
             out[key] = _plain(value, fmt, typo)
     description = view["description"]
+    typeset = french if view["langs"]["description"].startswith("fr") else str
     if fmt == "txt":
-        out["description_text"] = neutralise(markdown_to_text(description)) if description else ""
+        out["description_text"] = (
+            neutralise(typeset(markdown_to_text(description))) if description else ""
+        )
     else:
         source = plain_markdown(description) if description else None
         out["description_md"] = (
-            neutralise(source)
+            neutralise(typeset(source))
             if source is not None
-            else markdown_text(neutralise(markdown_to_text(description)))
+            else markdown_text(neutralise(typeset(markdown_to_text(description))))
         )
     image = view["image"]
     if image and fmt == "md":
@@ -462,6 +526,7 @@ def digest_view(
         "logo": logo,
         "subscribe_url": ics + (f"?lang={lang}" if lang != brand.default_language else ""),
         "subscribe_label": w["subscribe"].format(feed=feed_title),
+        "organisation": w["published_by"].format(organisation=brand.name),
     }
 
 

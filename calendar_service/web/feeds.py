@@ -21,7 +21,7 @@ from calendar_service.render.ical import CalendarHeader, render_calendar
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.inputs import QueryReader, feed_filter, narrow
+from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 ZONE_YEARS_AHEAD = 10
@@ -55,11 +55,8 @@ def _context(request: Request) -> tuple[Settings, Storage, RenderedCache]:
 
 async def feed_ics(request: Request) -> Response:
     settings, storage, cache = _context(request)
-    feeds: dict[str, FeedDefinition] = request.app.state.feeds
-    slug = request.path_params["slug"]
-    feed = feeds.get(slug)
-    if feed is None:
-        raise NotFound(f"no feed {slug!r}; see /api/feeds")
+    feed = named_feed(request)
+    slug = feed.slug
     reader = QueryReader(request, settings)
     lang = reader.language() or settings.default_language
     flt = narrow(feed_filter(feed), reader)

@@ -10,7 +10,7 @@ from starlette.requests import Request
 
 from calendar_service.dates import epoch, lenient_localize, parse_moment, zone
 from calendar_service.db.listings import EventFilter
-from calendar_service.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from calendar_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES, STATUSES
@@ -120,6 +120,15 @@ class QueryReader:
             )
             return None
         return lang
+
+
+def named_feed(request: Request, param: str = "slug") -> FeedDefinition:
+    """The feed the path names; 404 naming it when there is none."""
+    slug = request.path_params[param]
+    feed: FeedDefinition | None = request.app.state.feeds.get(slug)
+    if feed is None:
+        raise NotFound(f"no feed {slug!r}; see /api/feeds")
+    return feed
 
 
 def feed_filter(feed: FeedDefinition) -> EventFilter:

@@ -28,7 +28,7 @@ from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.newsletter import FORMATS, MEDIA_TYPES, Format
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.inputs import QueryReader, feed_filter, narrow
+from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
 
 CACHE_CONTROL = "public, max-age=300"
 
@@ -98,12 +98,9 @@ async def digest(request: Request) -> Response:
     """``GET /newsletter/{feed}.{html,txt,md}?from=&to=&lang=&group=``."""
     state = request.app.state
     settings: Settings = state.settings
-    feeds: dict[str, FeedDefinition] = state.feeds
     fmt = _format(request)
-    slug = request.path_params["feed"]
-    feed = feeds.get(slug)
-    if feed is None:
-        raise NotFound(f"no feed {slug!r}; see /api/feeds")
+    feed = named_feed(request, "feed")
+    slug = feed.slug
     reader = QueryReader(request, settings)
     lang = reader.language() or settings.default_language
     today = local_today(settings)

@@ -10,13 +10,11 @@ from starlette.routing import Route
 from calendar_service.cache import Rendered
 from calendar_service.dates import utc_now
 from calendar_service.digests import syndication_items
-from calendar_service.errors import NotFound
-from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.emailhtml import neutralise_url
 from calendar_service.render.syndication import ChannelInfo, render_json_feed, render_rss
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.inputs import QueryReader, feed_filter, narrow
+from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
 
 MEDIA_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
@@ -28,12 +26,8 @@ async def syndication_feed(request: Request) -> Response:
     """A named feed as RSS 2.0 or JSON Feed 1.1 (``?lang=`` and the usual narrowing)."""
     state = request.app.state
     settings: Settings = state.settings
-    feeds: dict[str, FeedDefinition] = state.feeds
     kind = "rss" if request.url.path.endswith(".rss") else "json"
-    slug = request.path_params["slug"]
-    feed = feeds.get(slug)
-    if feed is None:
-        raise NotFound(f"no feed {slug!r}; see /api/feeds")
+    feed = named_feed(request)
     reader = QueryReader(request, settings)
     lang = reader.language() or settings.default_language
     flt = narrow(feed_filter(feed), reader)

@@ -38,6 +38,7 @@ check: $(STAMP)  ## lint and type-check
 bench: $(STAMP)  ## API (1,000 vs 100,000 events) and feed (10,000 events, needs wrk) benchmarks
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_feeds.py --databases sqlite,postgresql
+	$(BIN)/python benchmarks/bench_newsletter.py --databases sqlite,postgresql
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

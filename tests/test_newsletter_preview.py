@@ -291,6 +291,20 @@ def test_preview_frame(client: TestClient, editor: dict[str, str]) -> None:
     assert "x-frame-options" not in shown.headers
 
 
+def test_a_section_too_heavy_for_gmail_is_flagged(
+    client: TestClient, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make(client, editor, 3)
+    _, doc = page(client)
+    assert not [p for p in doc.all("p") if "Gmail" in p.text()]
+    # Three events weigh a few KB; lower the threshold under them.
+    monkeypatch.setattr("calendar_service.web.preview.GMAIL_CLIPS_KB", 1)
+    _, doc = page(client)
+    [warning] = [p for p in doc.all("p") if "Gmail" in p.text()]
+    assert "102" in warning.text()
+    assert "Ko" in warning.text()
+
+
 def test_feed_addresses_and_merge_tags(client: TestClient, editor: dict[str, str]) -> None:
     make(client, editor, 3)
     _, doc = page(client)

@@ -30,6 +30,9 @@ PAGE_HEADERS = {
     "Cache-Control": "no-cache",
 }
 
+# Gmail cuts messages whose HTML passes about 102 KB; a section near it leaves no room.
+GMAIL_CLIPS_KB = 90
+
 LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
@@ -49,6 +52,8 @@ WORDS: dict[str, dict[str, str]] = {
         "preview": "Aperçu",
         "preview_help": "Le bloc tel qu'il apparaîtra dans l'e-mail (600 pixels de large).",
         "preview_frame": "Aperçu du bloc agenda de la newsletter",
+        "too_long": "Ce bloc pèse {size} Ko : Gmail coupe les e-mails au-delà d'environ 102 Ko. "
+        "Choisissez une période plus courte ou un agenda plus ciblé.",
         "copy_title": "Copier le bloc",
         "copied": "Copié dans le presse-papiers.",
         "automate": "Automatiser avec Mailchimp ou Brevo",
@@ -81,6 +86,8 @@ WORDS: dict[str, dict[str, str]] = {
         "preview": "Preview",
         "preview_help": "The section as the e-mail will show it (600 pixels wide).",
         "preview_frame": "Preview of the newsletter's events section",
+        "too_long": "This section weighs {size} KB: Gmail clips e-mails past about 102 KB. "
+        "Choose a shorter period or a narrower calendar.",
         "copy_title": "Copy the section",
         "copied": "Copied to the clipboard.",
         "automate": "Automate with Mailchimp or Brevo",
@@ -223,6 +230,8 @@ async def preview(request: Request) -> Response:
         "urls": urls,
         "formats": [{"id": fmt, **FORMAT_WORDS[ui][fmt]} for fmt in FORMATS],
         "tags": merge_tags(urls["rss"]),
+        "html_kb": len(digests["html"].encode()) // 1000 if digests else 0,
+        "gmail_kb": GMAIL_CLIPS_KB,
     }
     html = state.templates.html.get_template("pages/newsletter.html").render(context)
     return HTMLResponse(html, status_code=400 if errors else 200, headers=PAGE_HEADERS)

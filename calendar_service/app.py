@@ -27,15 +27,18 @@ from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
 from calendar_service.web import (
     api,
+    embed,
     health,
     imports,
     newsletter,
     openapi,
+    pages,
     preview,
     syndication,
 )
 from calendar_service.web import feeds as feeds_web
 from calendar_service.web.cached import CachedRenderings
+from calendar_service.web.html import render_page, ui_language
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
@@ -52,15 +55,41 @@ def problem_response(error: ServiceError) -> Response:
     )
 
 
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, a feed or a file) gets an HTML error page."""
+    path = request.url.path
+    accept = request.headers.get("accept", "")
+    return (
+        "text/html" in accept
+        and not path.startswith(("/api/", "/feeds/", "/newsletter/", "/static/"))
+        and not path.endswith((".ics", ".rss", ".json", ".txt", ".md", ".js"))
+    )
+
+
+def error_page(request: Request, error: ServiceError) -> Response:
+    return render_page(
+        request,
+        "pages/error.html",
+        {
+            "error": error,
+            "ui": ui_language(request.query_params.get("lang"), request.app.state.settings),
+        },
+        status=error.status,
+    )
+
+
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if wants_page(request):
+        return error_page(request, exc)
     return problem_response(exc)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
-        return problem_response(NotFound(f"nothing at {request.url.path}"))
+        missing = NotFound(f"nothing at {request.url.path}")
+        return error_page(request, missing) if wants_page(request) else problem_response(missing)
     if exc.status_code == 405:
         response = problem_response(
             MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
@@ -123,6 +152,8 @@ def create_app(settings: Settings) -> Starlette:
             *syndication.routes,
             *openapi.routes,
             *health.routes,
+            *embed.routes,
+            *pages.routes,
             Mount("/static", StaticFiles(packages=[("calendar_service", "static")])),
         ],
         middleware=[
@@ -144,4 +175,5 @@ def create_app(settings: Settings) -> Starlette:
     app.state.rendered = RenderedCache(clock)
     app.state.templates = NewsletterTemplates(Brand.from_settings(settings), settings.templates_dir)
     app.state.blocks = BlockCache()
+    app.state.widget = embed.Widget()
     return app

@@ -120,10 +120,10 @@ def words(lang: str) -> dict[str, str]:
 
 
 def _pick(texts: dict[str, str] | None, lang: str, default: str) -> str:
-    return _pick_with_language(texts, lang, default)[0]
+    return pick_with_language(texts, lang, default)[0]
 
 
-def _pick_with_language(texts: dict[str, str] | None, lang: str, default: str) -> tuple[str, str]:
+def pick_with_language(texts: dict[str, str] | None, lang: str, default: str) -> tuple[str, str]:
     """A text in ``lang``, else the default language, else any; with the language it is in."""
     if not texts:
         return "", lang
@@ -298,10 +298,10 @@ def event_view(
     doc = event.document
     default = brand.default_language
     w = words(lang)
-    title, title_lang = _pick_with_language(doc["title"], lang, default)
-    summary, summary_lang = _pick_with_language(doc.get("summary"), lang, default)
-    description, description_lang = _pick_with_language(doc.get("description"), lang, default)
-    price, price_lang = _pick_with_language(doc.get("price"), lang, default)
+    title, title_lang = pick_with_language(doc["title"], lang, default)
+    summary, summary_lang = pick_with_language(doc.get("summary"), lang, default)
+    description, description_lang = pick_with_language(doc.get("description"), lang, default)
+    price, price_lang = pick_with_language(doc.get("price"), lang, default)
     if not summary and description and not with_description:
         summary_lang = description_lang
         text = " ".join(markdown_to_text(description).split())

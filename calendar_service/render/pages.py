@@ -1,0 +1,320 @@
+"""What the public pages show of events: list items, the event page's facts, its schema.org
+JSON-LD, and "add to my calendar" links. Pure functions; the templates escape every text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from calendar_service.dates import from_epoch, zone
+from calendar_service.db.events import StoredEvent
+from calendar_service.render.newsletter import (
+    Brand,
+    access_line,
+    audience_line,
+    people_sentence,
+    pick_with_language,
+    place_lines,
+    when_phrase,
+)
+from calendar_service.text import markdown_to_html, markdown_to_text
+from calendar_service.vocabulary import CATEGORIES, STATUSES
+
+EVENT_STATUS = {
+    "scheduled": "https://schema.org/EventScheduled",
+    "cancelled": "https://schema.org/EventCancelled",
+    "postponed": "https://schema.org/EventPostponed",
+    "rescheduled": "https://schema.org/EventRescheduled",
+    "moved_online": "https://schema.org/EventMovedOnline",
+    "full": "https://schema.org/EventScheduled",
+}
+ATTENDANCE = {
+    "in_person": "https://schema.org/OfflineEventAttendanceMode",
+    "online": "https://schema.org/OnlineEventAttendanceMode",
+    "mixed": "https://schema.org/MixedEventAttendanceMode",
+}
+STATUS_NOTICE = {
+    "fr": {
+        "cancelled": "Cet événement est annulé.",
+        "postponed": "Cet événement est reporté ; la nouvelle date sera annoncée.",
+        "rescheduled": "Cet événement a une nouvelle date.",
+        "moved_online": "Cet événement a lieu en ligne.",
+        "full": "Cet événement est complet.",
+    },
+    "en": {
+        "cancelled": "This event is cancelled.",
+        "postponed": "This event is postponed; the new date will be announced.",
+        "rescheduled": "This event has a new date.",
+        "moved_online": "This event now takes place online.",
+        "full": "This event is full.",
+    },
+}
+
+
+def _text(texts: dict[str, str] | None, lang: str, default: str) -> tuple[str, str]:
+    return pick_with_language(texts, lang, default)
+
+
+def status_label(status: str, lang: str) -> str:
+    labels = STATUSES[status]
+    return labels.get(lang, labels["en"])
+
+
+def _https(url: str) -> str:
+    return "https://" + url.removeprefix("http://") if url.startswith("http://") else url
+
+
+def occurrence_item(
+    event: StoredEvent, start_ts: int, end_ts: int, *, lang: str, brand: Brand
+) -> dict[str, Any]:
+    """One occurrence in a list of upcoming events (home page, embed)."""
+    doc = event.document
+    default = brand.default_language
+    title, title_lang = _text(doc["title"], lang, default)
+    summary, summary_lang = _text(doc.get("summary"), lang, default)
+    tz = zone(doc["timezone"])
+    start = from_epoch(start_ts, tz)
+    online = doc["attendance_mode"] != "in_person"
+    place = (
+        ""
+        if doc["attendance_mode"] == "online"
+        else ", ".join(
+            x
+            for x in (
+                (doc.get("location") or {}).get("name"),
+                (doc.get("location") or {}).get("city"),
+            )
+            if x
+        )
+    )
+    return {
+        "title": title,
+        "title_lang": title_lang,
+        "summary": summary,
+        "summary_lang": summary_lang,
+        "datetime": start.date().isoformat() if doc["all_day"] else start.isoformat(),
+        "when": when_phrase(
+            doc, [(start_ts, end_ts)], lang=lang, default_timezone=brand.default_timezone
+        ),
+        "place": place,
+        "online": online,
+        "status": doc["status"],
+        "status_label": status_label(doc["status"], lang) if doc["status"] != "scheduled" else "",
+        "category": CATEGORIES[doc["category"]].get(lang, CATEGORIES[doc["category"]]["en"]),
+        "page_url": f"{brand.base_url}/events/{event.slug}"
+        + (f"?lang={lang}" if lang != default else ""),
+        "ics_url": f"{brand.base_url}/events/{event.slug}.ics"
+        + (f"?lang={lang}" if lang != default else ""),
+    }
+
+
+def _utc_stamp(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def calendar_links(
+    event: StoredEvent, start_ts: int, end_ts: int, *, lang: str, brand: Brand
+) -> dict[str, str]:
+    """ "Add to my calendar": the event's .ics, and prefilled Google Calendar and Outlook forms
+    for its next occurrence (plain links: nothing is loaded from them until one is followed)."""
+    doc = event.document
+    default = brand.default_language
+    title, _ = _text(doc["title"], lang, default)
+    summary, _ = _text(doc.get("summary"), lang, default)
+    page = f"{brand.base_url}/events/{event.slug}"
+    details = "\n\n".join(x for x in (summary, page) if x)
+    location = ", ".join(place_lines(doc)) or (doc.get("online_url") or "")
+    tz = zone(doc["timezone"])
+    if doc["all_day"]:
+        first = from_epoch(start_ts, tz).date()
+        last = from_epoch(end_ts, tz).date() if end_ts > start_ts else first + timedelta(days=1)
+        google_dates = f"{first:%Y%m%d}/{last:%Y%m%d}"
+        outlook = {"startdt": first.isoformat(), "enddt": last.isoformat(), "allday": "true"}
+    else:
+        end = end_ts if end_ts > start_ts else start_ts + 3600
+        google_dates = f"{_utc_stamp(start_ts)}/{_utc_stamp(end)}"
+        outlook = {
+            "startdt": datetime.fromtimestamp(start_ts, UTC).isoformat().replace("+00:00", "Z"),
+            "enddt": datetime.fromtimestamp(end, UTC).isoformat().replace("+00:00", "Z"),
+        }
+    google = "https://calendar.google.com/calendar/render?" + urlencode(
+        {
+            "action": "TEMPLATE",
+            "text": title,
+            "dates": google_dates,
+            "details": details,
+            "location": location,
+            "ctz": doc["timezone"],
+        }
+    )
+    outlook_url = "https://outlook.live.com/calendar/0/action/compose?" + urlencode(
+        {"rru": "addevent", "subject": title, "body": details, "location": location, **outlook}
+    )
+    return {
+        "ics": f"{brand.base_url}/events/{event.slug}.ics"
+        + (f"?lang={lang}" if lang != default else ""),
+        "google": google,
+        "outlook": outlook_url,
+    }
+
+
+def map_url(doc: dict[str, Any]) -> str | None:
+    """A plain OpenStreetMap link to the place's coordinates (no embedded map, no tracker)."""
+    location = doc.get("location") or {}
+    lat, lon = location.get("lat"), location.get("lon")
+    if lat is None or lon is None:
+        return None
+    return (
+        f"https://www.openstreetmap.org/?mlat={lat:.5f}&mlon={lon:.5f}#map=17/{lat:.5f}/{lon:.5f}"
+    )
+
+
+def _iso(ts: int, tz_name: str, all_day: bool) -> str:
+    moment = from_epoch(ts, zone(tz_name))
+    return moment.date().isoformat() if all_day else moment.isoformat()
+
+
+def event_jsonld(
+    event: StoredEvent, start_ts: int, end_ts: int, *, lang: str, brand: Brand
+) -> dict[str, Any]:
+    """schema.org ``Event`` for search engines and link previews."""
+    doc = event.document
+    default = brand.default_language
+    title, _ = _text(doc["title"], lang, default)
+    summary, _ = _text(doc.get("summary"), lang, default)
+    description, _ = _text(doc.get("description"), lang, default)
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Event",
+        "name": title,
+        "url": f"{brand.base_url}/events/{event.slug}",
+        "startDate": _iso(start_ts, doc["timezone"], doc["all_day"]),
+        "eventStatus": EVENT_STATUS[doc["status"]],
+        "eventAttendanceMode": ATTENDANCE[doc["attendance_mode"]],
+        "inLanguage": lang,
+    }
+    if doc.get("end") is not None:
+        last = end_ts - 86_400 if doc["all_day"] else end_ts
+        data["endDate"] = _iso(max(last, start_ts), doc["timezone"], doc["all_day"])
+    text = summary or " ".join(markdown_to_text(description).split())
+    if text:
+        data["description"] = text[:500]
+    places: list[dict[str, Any]] = []
+    location = doc.get("location") or {}
+    if doc["attendance_mode"] != "online" and location:
+        place: dict[str, Any] = {"@type": "Place", "name": location.get("name") or ""}
+        address = {
+            "@type": "PostalAddress",
+            "streetAddress": location.get("address"),
+            "postalCode": location.get("postal_code"),
+            "addressLocality": location.get("city"),
+            "addressCountry": location.get("country"),
+        }
+        place["address"] = {k: v for k, v in address.items() if v}
+        if location.get("lat") is not None and location.get("lon") is not None:
+            place["geo"] = {
+                "@type": "GeoCoordinates",
+                "latitude": location["lat"],
+                "longitude": location["lon"],
+            }
+        places.append(place)
+    if doc["attendance_mode"] != "in_person" and doc.get("online_url"):
+        places.append({"@type": "VirtualLocation", "url": doc["online_url"]})
+    if places:
+        data["location"] = places[0] if len(places) == 1 else places
+    organizer = doc.get("organizer")
+    if organizer:
+        data["organizer"] = {
+            "@type": "Organization",
+            "name": organizer["name"],
+            **({"url": organizer["url"]} if organizer.get("url") else {}),
+        }
+    price, _ = _text(doc.get("price"), lang, default)
+    if price or doc.get("registration_url"):
+        offer: dict[str, Any] = {
+            "@type": "Offer",
+            "url": doc.get("registration_url") or data["url"],
+        }
+        if price:
+            offer["description"] = price
+        data["offers"] = offer
+    image = doc.get("image")
+    if image and image.get("url"):
+        data["image"] = [_https(image["url"])]
+    return data
+
+
+def jsonld_script(data: dict[str, Any]) -> str:
+    """JSON for a ``<script type="application/ld+json">``: no ``</script>`` can close it early."""
+    text = orjson.dumps(data).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def event_page_view(
+    event: StoredEvent,
+    times: tuple[tuple[int, int], ...],
+    more_until_ts: int | None,
+    *,
+    lang: str,
+    brand: Brand,
+) -> dict[str, Any]:
+    """Everything the public event page shows."""
+    doc = event.document
+    default = brand.default_language
+    title, title_lang = _text(doc["title"], lang, default)
+    summary, summary_lang = _text(doc.get("summary"), lang, default)
+    description, description_lang = _text(doc.get("description"), lang, default)
+    price, price_lang = _text(doc.get("price"), lang, default)
+    start_ts, end_ts = times[0]
+    image = doc.get("image")
+    alt, _ = _text((image or {}).get("alt"), lang, default)
+    status = doc["status"]
+    partners = [{"name": p["name"], "url": p.get("url")} for p in doc.get("partners") or []]
+    return {
+        "title": title,
+        "title_lang": title_lang,
+        "summary": summary,
+        "summary_lang": summary_lang,
+        "description_html": markdown_to_html(description) if description else "",
+        "description_lang": description_lang,
+        "when": when_phrase(
+            doc,
+            times,
+            lang=lang,
+            default_timezone=brand.default_timezone,
+            more_until_ts=more_until_ts,
+        ),
+        "datetime": _iso(start_ts, doc["timezone"], doc["all_day"]),
+        "status": status,
+        "status_label": status_label(status, lang) if status != "scheduled" else "",
+        "status_notice": STATUS_NOTICE.get(lang, STATUS_NOTICE["en"]).get(status, ""),
+        "category": CATEGORIES[doc["category"]].get(lang, CATEGORIES[doc["category"]]["en"]),
+        "place": place_lines(doc) if doc["attendance_mode"] != "online" else [],
+        "online_url": doc.get("online_url") if doc["attendance_mode"] != "in_person" else None,
+        "map_url": map_url(doc) if doc["attendance_mode"] != "online" else None,
+        "people": people_sentence(doc, lang),
+        "organizer": doc.get("organizer"),
+        "partners": partners,
+        "price": price,
+        "price_lang": price_lang,
+        "extras": [
+            x for x in (access_line(doc, lang, default), audience_line(doc, lang, default)) if x
+        ],
+        "url": doc.get("url"),
+        "registration_url": doc.get("registration_url"),
+        "image": {
+            "url": _https(image["url"]),
+            "alt": alt,
+            "width": image.get("width"),
+            "height": image.get("height"),
+        }
+        if image and image.get("url")
+        else None,
+        "calendar": calendar_links(event, start_ts, end_ts, lang=lang, brand=brand),
+        "jsonld": jsonld_script(event_jsonld(event, start_ts, end_ts, lang=lang, brand=brand)),
+        "canonical": f"{brand.base_url}/events/{event.slug}",
+        "tags": doc.get("tags") or [],
+    }

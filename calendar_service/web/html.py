@@ -1,0 +1,105 @@
+"""What every HTML page of the service shares: security headers, the site's words, rendering a
+page template, and the upcoming occurrences that pages list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from calendar_service.dates import epoch, utc_now
+from calendar_service.db.listings import EventFilter, StoredOccurrence, list_occurrences
+from calendar_service.settings import Settings
+
+# Our pages load only what we serve and are never framed by others; the embed alone may be
+# framed by any site.
+PAGE_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+    "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "interest-cohort=(), browsing-topics=()",
+    "Cache-Control": "no-cache",
+}
+EMBED_HEADERS = {
+    **{k: v for k, v in PAGE_HEADERS.items() if k != "X-Frame-Options"},
+    "Content-Security-Policy": PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors *"),
+    "Referrer-Policy": "no-referrer",
+}
+LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
+
+SITE_WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "skip": "Aller au contenu",
+        "nav": "Navigation principale",
+        "home": "Agenda",
+        "embed": "Intégrer l'agenda",
+        "newsletter": "Newsletter",
+        "other_language": "English",
+        "other_language_label": "Read this page in English",
+    },
+    "en": {
+        "skip": "Skip to content",
+        "nav": "Main navigation",
+        "home": "Calendar",
+        "embed": "Embed the calendar",
+        "newsletter": "Newsletter",
+        "other_language": "Français",
+        "other_language_label": "Lire cette page en français",
+    },
+}
+
+
+def ui_language(lang: str | None, settings: Settings) -> str:
+    """The language a page speaks: the asked one when the site has words for it."""
+    chosen = lang or settings.default_language
+    return chosen if chosen in SITE_WORDS else "en"
+
+
+def render_page(
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """A page template rendered with the site's shared context (language, words, links)."""
+    state = request.app.state
+    settings: Settings = state.settings
+    ui = context.get("ui") or ui_language(None, settings)
+    other = next((code for code in ("fr", "en") if code != ui), "fr")
+    shared = {
+        "ui": ui,
+        "site": SITE_WORDS[ui],
+        "organisation": settings.organisation_name,
+        "path": request.url.path,
+        "other_lang": other,
+    }
+    html = state.templates.html.get_template(template).render({**shared, **context})
+    return HTMLResponse(html, status_code=status, headers=headers or PAGE_HEADERS)
+
+
+async def upcoming(
+    request: Request, *, flt: EventFilter, limit: int, days: int = 90
+) -> list[StoredOccurrence]:
+    """The next ``limit`` occurrences from now, within ``days``."""
+    state = request.app.state
+    settings: Settings = state.settings
+    now = epoch(utc_now())
+    found, _ = await list_occurrences(
+        state.storage,
+        flt=flt,
+        from_ts=now,
+        to_ts=now + days * 86_400,
+        limit=limit,
+        cursor=None,
+        cap=settings.max_occurrences,
+    )
+    return found

@@ -1,0 +1,176 @@
+"""The public pages: the home page ``/`` and each event's page ``/events/{slug}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from calendar_service.dates import utc_now
+from calendar_service.db import events as store
+from calendar_service.db.listings import EventFilter, StoredOccurrence
+from calendar_service.digests import BLOCK_DAYS, upcoming_times
+from calendar_service.errors import Gone, NotFound
+from calendar_service.feedspec import FeedDefinition
+from calendar_service.phrases import MAX_LISTED_DATES
+from calendar_service.render.emailhtml import rewrite
+from calendar_service.render.pages import event_page_view, occurrence_item
+from calendar_service.settings import Settings
+from calendar_service.web.feeds import feed_links
+from calendar_service.web.html import render_page, ui_language, upcoming
+from calendar_service.web.inputs import QueryReader
+
+HOME_EVENTS = 12
+
+WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "upcoming": "Prochains événements",
+        "none": "Aucun événement n'est prévu pour le moment.",
+        "add": "Ajouter à mon agenda",
+        "online": "En ligne",
+        "feeds": "S'abonner aux agendas",
+        "feeds_help": "Abonnez votre agenda (téléphone, Outlook, Thunderbird, Google Agenda) : "
+        "les événements s'y ajoutent et s'y mettent à jour d'eux-mêmes.",
+        "subscribe_webcal": "S'abonner",
+        "subscribe_google": "Ajouter à Google Agenda",
+        "subscribe_https": "Adresse du flux (.ics)",
+        "share": "Diffuser l'agenda",
+        "embed_link": "Intégrer l'agenda à un site partenaire",
+        "newsletter_link": "Préparer l'agenda de la newsletter",
+        "when": "Quand",
+        "where": "Où",
+        "map": "Voir sur la carte (OpenStreetMap)",
+        "join_online": "Rejoindre l'événement en ligne",
+        "price": "Tarif",
+        "more": "Site de l'événement",
+        "register": "S'inscrire",
+        "add_ics": "Fichier agenda (.ics)",
+        "add_google": "Google Agenda",
+        "add_outlook": "Outlook",
+        "about": "Présentation",
+        "practical": "Infos pratiques",
+        "back": "Tous les événements",
+        "category": "Catégorie",
+        "organised": "Organisation",
+    },
+    "en": {
+        "upcoming": "Upcoming events",
+        "none": "No event is planned for now.",
+        "add": "Add to my calendar",
+        "online": "Online",
+        "feeds": "Subscribe to the calendars",
+        "feeds_help": "Subscribe from your calendar (phone, Outlook, Thunderbird, Google "
+        "Calendar): events appear and stay up to date by themselves.",
+        "subscribe_webcal": "Subscribe",
+        "subscribe_google": "Add to Google Calendar",
+        "subscribe_https": "Feed address (.ics)",
+        "share": "Share the calendar",
+        "embed_link": "Embed the calendar in a partner's site",
+        "newsletter_link": "Prepare the newsletter's events section",
+        "when": "When",
+        "where": "Where",
+        "map": "See on the map (OpenStreetMap)",
+        "join_online": "Join the event online",
+        "price": "Price",
+        "more": "Event website",
+        "register": "Register",
+        "add_ics": "Calendar file (.ics)",
+        "add_google": "Google Calendar",
+        "add_outlook": "Outlook",
+        "about": "About",
+        "practical": "Practical information",
+        "back": "All events",
+        "category": "Category",
+        "organised": "Organisers",
+    },
+}
+
+
+def _language(request: Request, settings: Settings) -> tuple[str, str]:
+    reader = QueryReader(request, settings)
+    lang = reader.language()
+    if reader.errors:
+        lang = None  # an unknown language on a page falls back; the API is the strict one
+    lang = lang or settings.default_language
+    return lang, ui_language(lang, settings)
+
+
+async def home(request: Request) -> Response:
+    """``GET /``: upcoming events, the feeds with their subscribe links, links to share."""
+    state = request.app.state
+    settings: Settings = state.settings
+    feeds: dict[str, FeedDefinition] = state.feeds
+    lang, ui = _language(request, settings)
+    # Each event once, at its next date: a weekly drop-in must not fill the page.
+    found = await upcoming(request, flt=EventFilter(), limit=HOME_EVENTS * 4)
+    firsts: dict[int, StoredOccurrence] = {}
+    for occurrence in found:
+        firsts.setdefault(occurrence.event.id, occurrence)
+    shown = list(firsts.values())[:HOME_EVENTS]
+    items = [
+        occurrence_item(o.event, o.start_ts, o.end_ts, lang=lang, brand=state.templates.brand)
+        for o in shown
+    ]
+    shown_lang = lang if lang != settings.default_language else None
+    feed_list = [
+        {
+            "slug": f.slug,
+            "title": f.text(f.title, lang, settings.default_language),
+            "description": f.text(f.description, lang, settings.default_language)
+            if f.description
+            else "",
+            "links": feed_links(f, settings, shown_lang),
+        }
+        for f in feeds.values()
+    ]
+    context: dict[str, Any] = {
+        "ui": ui,
+        "lang": lang,
+        "w": WORDS[ui],
+        "items": items,
+        "feeds": feed_list,
+        "query_lang": f"?lang={lang}" if lang != settings.default_language else "",
+    }
+    return render_page(request, "pages/home.html", context)
+
+
+async def event_page(request: Request) -> Response:
+    """``GET /events/{id or slug}``: everything about one event, localised, with JSON-LD and
+    OpenGraph for link previews."""
+    state = request.app.state
+    settings: Settings = state.settings
+    lang, ui = _language(request, settings)
+    key = request.path_params["key"]
+    event = await store.get_event(state.storage, key=key)
+    if event is None or event.state != "published":
+        raise NotFound(f"no event {key!r}")
+    if event.deleted_us is not None:
+        raise Gone(f"event {key!r} was deleted")
+    times, more = upcoming_times(
+        event,
+        now=utc_now(),
+        days=BLOCK_DAYS,
+        cap=settings.max_occurrences,
+        listed=MAX_LISTED_DATES,
+    )
+    view = event_page_view(event, times, more, lang=lang, brand=state.templates.brand)
+    # Sanitised already (nh3); written out again for French typography and inert merge tags.
+    view["description_html"] = Markup(rewrite(view["description_html"], view["description_lang"]))
+    context: dict[str, Any] = {
+        "ui": ui,
+        "lang": lang,
+        "w": WORDS[ui],
+        "e": view,
+        "jsonld": Markup(view["jsonld"]),
+        "query_lang": f"?lang={lang}" if lang != settings.default_language else "",
+    }
+    return render_page(request, "pages/event.html", context)
+
+
+routes = [
+    Route("/", home, methods=["GET"]),
+    Route("/events/{key}", event_page, methods=["GET"]),
+]

@@ -92,8 +92,8 @@ li:first-child{border-top:0}
 time{order:-1;color:var(--_muted);font-size:.92em}
 p{margin:0}
 .p{color:var(--_muted)}
-a{color:var(--_accent);text-underline-offset:.15em;transition:color .15s}
-a:hover{text-decoration-thickness:2px}
+a{color:var(--_accent);text-underline-offset:.15em;transition:text-decoration-thickness .1s}
+a:hover{text-decoration-thickness:.15em}
 .t a{color:var(--_fg);text-decoration-color:var(--_accent)}
 .cancelled .t a{text-decoration-line:line-through}
 a:focus-visible,button:focus-visible{outline:3px solid var(--_accent);outline-offset:2px;
@@ -151,7 +151,9 @@ gap:1em}
     }
   };
 
-  const withLang = (url, lang) => (lang === "fr" ? url : url + (url.includes("?") ? "&" : "?") + "lang=" + lang);
+  // French is the service's default language; others are asked for by name.
+  const withLang = (url, lang) =>
+    lang === "fr" ? url : url + (url.includes("?") ? "&" : "?") + "lang=" + lang;
 
   // "mar. 15 déc., 18:30 – 22:00", "12 – 14 avr." for several days; year when not this one.
   function when(item, lang, short) {
@@ -164,7 +166,10 @@ gap:1em}
     if (!short) opts.weekday = "short";
     const year = new Date().getFullYear();
     if (start.getFullYear() !== year || (end && end.getFullYear() !== year)) opts.year = "numeric";
-    if (!allDay) Object.assign(opts, { hour: lang === "fr" ? "2-digit" : "numeric", minute: "2-digit" });
+    if (!allDay) {
+      opts.hour = lang === "fr" ? "2-digit" : "numeric"; // "09:05" but "9:05 AM"
+      opts.minute = "2-digit";
+    }
     let fmt;
     try {
       fmt = new Intl.DateTimeFormat(lang, { ...opts, timeZone: allDay ? "UTC" : item.timezone });
@@ -191,7 +196,9 @@ gap:1em}
 
   class CalendarEvents extends HTMLElement {
     static get observedAttributes() {
-      return ["feed", "category", "tag", "limit", "lang", "layout", "origin", "heading", "heading-level"];
+      return [
+        "feed", "category", "tag", "limit", "lang", "layout", "origin", "heading", "heading-level",
+      ];
     }
 
     constructor() {
@@ -255,8 +262,8 @@ gap:1em}
     }
 
     _lang() {
-      const raw = (this.getAttribute("lang") || document.documentElement.lang || "fr").toLowerCase();
-      const lang = raw.slice(0, 2);
+      const raw = this.getAttribute("lang") || document.documentElement.lang || "fr";
+      const lang = raw.slice(0, 2).toLowerCase();
       return TEXT[lang] ? lang : "fr";
     }
 
@@ -287,8 +294,10 @@ gap:1em}
       const feed = this.getAttribute("feed") || "agenda";
       this._subLink.textContent = t.subscribe;
       this._sub.hidden = !base;
-      if (base) this._subLink.href = withLang(base + "/feeds/" + encodeURIComponent(feed) + ".ics", lang);
       if (!base) return this._fail(new Error("no usable origin"));
+      // The feed's https address rather than webcal: calendar apps subscribe to it, and
+      // browsers with no webcal: handler still download it.
+      this._subLink.href = withLang(`${base}/feeds/${encodeURIComponent(feed)}.ics`, lang);
 
       const query = new URLSearchParams({ feed, limit: String(this._limit()), lang });
       for (const name of ["category", "tag"]) {

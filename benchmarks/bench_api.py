@@ -18,9 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import random
-import signal
 import sqlite3
 import statistics
 import sys
@@ -37,29 +35,26 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import sqlalchemy as sa
+from harness import Row, kind_of, seed, stop_on_sigterm
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from throwaway import POSTGRES_SERVER, Cleanup, admin
+from throwaway import Cleanup
 
 from calendar_service.app import create_app
 from calendar_service.db.connection import Storage, migrate
-from calendar_service.db.events import insert_many
 from calendar_service.db.listings import encode_cursor
 from calendar_service.db.tables import events as events_table
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
-from calendar_service.render.ical import RenderContext, renderer
-from calendar_service.schedule import Schedule, schedule_for
+from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 
 TARGET_RATIO = 3.0
-BATCH = 2_000
 WARMUP = 30
-PG_CONCURRENCY = 4  # PostgreSQL batches stored at once, each on its own pooled connection
 SEED = 20_261_127
 
 # Events are spread over ten years; a 90-day window in the middle holds a proportional share.
@@ -175,16 +170,7 @@ def template_document(n: int, kind: str, rng: random.Random) -> dict[str, Any]:
     return doc
 
 
-def kind_of(i: int) -> str:
-    """2% recurring, 1% all-day over three days, the rest single timed events of two hours."""
-    if i % 100 in (0, 50):
-        return "recurring"
-    if i % 100 == 25:
-        return "allday"
-    return "single"
-
-
-def build_rows(count: int, settings: Settings) -> list[tuple[EventIn, Schedule, str, str]]:
+def build_rows(count: int, settings: Settings) -> list[Row]:
     """``count`` events copied from a few hundred parsed templates, with varied start times."""
     rng = random.Random(SEED)
     pools: dict[str, list[EventIn]] = {}
@@ -210,36 +196,6 @@ def build_rows(count: int, settings: Settings) -> list[tuple[EventIn, Schedule, 
         slug = f"bench-{day.isoformat()}-{i}"
         rows.append((event, schedule_for(event, settings), f"bench-{i}@bench", slug))
     return rows
-
-
-async def seed(url: str, rows: list[tuple[EventIn, Schedule, str, str]]) -> float:
-    """Store ``rows`` with ``insert_many`` in batches; seconds taken.
-
-    SQLite has one writer, so batches go one after the other; PostgreSQL takes a few at once.
-    PostgreSQL is then ANALYZEd, as autovacuum would soon do; SQLite is left as the service
-    leaves it (the service never runs ANALYZE, so the SQLite planner has no statistics).
-    """
-    storage = Storage(url)
-    await storage.connect()
-    render = renderer(RenderContext.from_settings(bench_settings(url)))
-    try:
-        began = time.perf_counter()
-        batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
-        if storage.kind == "sqlite":
-            for batch in batches:
-                await insert_many(storage, rows=batch, render=render)
-        else:
-            gate = asyncio.Semaphore(PG_CONCURRENCY)
-
-            async def store(batch: list[tuple[EventIn, Schedule, str, str]]) -> None:
-                async with gate:
-                    await insert_many(storage, rows=batch, render=render)
-
-            await asyncio.gather(*(store(batch) for batch in batches))
-            await storage.execute("ANALYZE")
-        return time.perf_counter() - began
-    finally:
-        await storage.disconnect()
 
 
 # --- measuring --------------------------------------------------------------------------------
@@ -399,7 +355,7 @@ async def measure_size(url: str, kind: str, size: int, args: argparse.Namespace)
     t0 = time.perf_counter()
     rows = build_rows(size, bench_settings(url))
     build_s = time.perf_counter() - t0
-    seed_s = await seed(url, rows)
+    seed_s = await seed(url, rows, bench_settings(url))
     del rows  # the timed requests should not pay for a garbage collector walking 100k events
     gc.collect()
     print(
@@ -467,13 +423,10 @@ def run_database(
             url = f"sqlite:///{path}"
         else:
             name = f"calendar_bench_{uuid.uuid4().hex[:10]}_{size}"
-            try:
-                asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-                print(f"  PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}; skipped")
+            created = cleanup.create(name)
+            if created is None:
                 return None
-            cleanup.databases.append(name)
-            url = POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name
+            url = created
         try:
             results.append(asyncio.run(measure_size(url, kind, size, args)))
         finally:
@@ -563,11 +516,7 @@ def main() -> int:
     if not sizes or any(k not in ("sqlite", "postgresql") for k in kinds):
         parser.error("--databases takes sqlite and/or postgresql; --sizes at least one size")
 
-    def terminate(signum: int, frame: Any) -> None:
-        logging.getLogger("asyncio").setLevel(logging.CRITICAL)  # no "exception never retrieved"
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
+    stop_on_sigterm()
     cleanup = Cleanup(Path(tempfile.mkdtemp(prefix="calendar-bench-")))
     try:
         outcomes = {}

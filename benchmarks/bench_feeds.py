@@ -27,73 +27,79 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import gc
 import gzip
-import http.client
 import json
-import logging
 import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import icalendar
 import sqlalchemy as sa
+from harness import (
+    FEEDS_DIR,
+    Client,
+    Row,
+    Server,
+    WarmCase,
+    header_differences,
+    kind_of,
+    measure_warm,
+    median_ms,
+    print_warm_table,
+    print_warm_warnings,
+    run_database,
+    seed,
+    serve_app,
+    start_server,
+    stop_on_sigterm,
+    stop_server,
+    verdict,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from throwaway import POSTGRES_SERVER, Cleanup, admin
+from throwaway import Cleanup
 
 from calendar_service.app import create_app
 from calendar_service.dates import epoch, utc_now, zone
 from calendar_service.db.connection import Storage, migrate
-from calendar_service.db.events import StoredEvent, insert_many, record_from_row
+from calendar_service.db.events import StoredEvent, record_from_row
 from calendar_service.db.feeds import FeedItem
 from calendar_service.db.listings import EventFilter, filter_conditions
 from calendar_service.db.tables import events as events_table
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.models import EventIn
+from calendar_service.normalise import parse_event
 from calendar_service.render import ical
-from calendar_service.render.ical import RenderContext, renderer
+from calendar_service.render.ical import RenderContext
 from calendar_service.render.vtimezone import vtimezone
-from calendar_service.schedule import Schedule
+from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES as CATEGORY_LABELS
-from calendar_service.web.api import parse_event, schedule_for
 from calendar_service.web.feeds import ICS_TYPE, _zones
 from calendar_service.web.inputs import feed_filter
 
-ROOT = Path(__file__).resolve().parent.parent
-FEEDS_DIR = ROOT / "feeds"
+SCRIPT = Path(__file__)  # run again with --serve app|bare for the servers
 FEED_SLUG = "agenda"
 FEED_PATH = f"/feeds/{FEED_SLUG}.ics"
 BASELINE_PATH = f"/bench/baseline/{FEED_SLUG}.ics"
 COLD_TARGET = 20.0  # baseline median / cold median
 WARM_TARGET = 0.70  # app requests/s / bare requests/s
-BATCH = 2_000
-PG_CONCURRENCY = 4
 SEED = 20_260_212
 PAST_SHARE = 0.10  # extra events that ended before the retention window (not in the feed)
 MAYOTTE_SHARE = 0.05
 AHEAD_DAYS = 730  # events in the feed start from 25 days ago to two years ahead
-SERVER_START_TIMEOUT_S = 60.0
-OTHER_LOAD_WARNING = 0.15  # share of a CPU used by other processes during a wrk run
 
 # --- documents --------------------------------------------------------------------------------
 
@@ -251,18 +257,6 @@ def template_document(n: int, kind: str, mayotte: bool, rng: random.Random) -> d
     return doc
 
 
-def kind_of(i: int) -> str:
-    """2% weekly recurring (COUNT=8), 1% all-day over several days, the rest single events."""
-    if i % 100 in (0, 50):
-        return "recurring"
-    if i % 100 == 25:
-        return "allday"
-    return "single"
-
-
-Row = tuple[EventIn, Schedule, str, str]
-
-
 def build_rows(count: int, settings: Settings) -> tuple[list[Row], int]:
     """``count`` events in the feed and ``PAST_SHARE * count`` that ended before its window.
 
@@ -308,31 +302,6 @@ def build_rows(count: int, settings: Settings) -> tuple[list[Row], int]:
         slug = f"bench-{day.isoformat()}-{i}"
         rows.append((event, schedule_for(event, settings), f"bench-{i}@bench", slug))
     return rows, past
-
-
-async def seed(url: str, rows: list[Row]) -> float:
-    """Store ``rows`` with ``insert_many`` (VEVENTs rendered as on every write); seconds."""
-    storage = Storage(url)
-    await storage.connect()
-    render = renderer(RenderContext.from_settings(bench_settings(url)))
-    try:
-        began = time.perf_counter()
-        batches = [rows[i : i + BATCH] for i in range(0, len(rows), BATCH)]
-        if storage.kind == "sqlite":
-            for batch in batches:
-                await insert_many(storage, rows=batch, render=render)
-        else:
-            gate = asyncio.Semaphore(PG_CONCURRENCY)
-
-            async def store(batch: list[Row]) -> None:
-                async with gate:
-                    await insert_many(storage, rows=batch, render=render)
-
-            await asyncio.gather(*(store(batch) for batch in batches))
-            await storage.execute("ANALYZE")
-        return time.perf_counter() - began
-    finally:
-        await storage.disconnect()
 
 
 # --- baseline 1: icalendar objects per request ------------------------------------------------
@@ -464,13 +433,6 @@ async def baseline_feed(request: Request) -> Response:
 # --- servers (this file run with --serve app|bare, in a subprocess) ---------------------------
 
 
-def bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 def benchmark_app(url: str) -> Starlette:
     """The real app, plus routes mounted for the benchmark only (after all of its own)."""
     app = create_app(bench_settings(url))
@@ -544,212 +506,16 @@ def bare_app(folder: Path) -> Starlette:
 
 
 def serve(which: str, target: str) -> int:
-    """Subprocess entry: print the port on stdout, then serve until SIGTERM."""
-    import uvicorn
-
-    app = benchmark_app(target) if which == "app" else bare_app(Path(target))
-    sock = bound_socket()
-    print(f"PORT {sock.getsockname()[1]}", flush=True)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more for the parent's pipe
-    config = uvicorn.Config(
-        app, log_level="warning", workers=1, lifespan="on", timeout_graceful_shutdown=5
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def start_server(which: str, target: str) -> Server:
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", which, target],
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        preexec_fn=_die_with_parent,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().decode().strip()
-    if not line.startswith("PORT "):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"the {which} server did not start (exit code {process.returncode})")
-    server = Server(which, process, int(line.split()[1]))
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while True:
-        try:
-            status, _, _ = Client(server.port).get("/bench/ready")
-            if status == 200:
-                return server
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
-            raise RuntimeError(f"the {which} server did not answer (exit code {process.poll()})")
-        time.sleep(0.1)
-
-
-def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    if server.process.stdout is not None:
-        server.process.stdout.close()
-
-
-# --- client -----------------------------------------------------------------------------------
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection (the standard library: little client overhead)."""
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-
-    def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        self.connection.request(method, path, headers=headers or {})
-        response = self.connection.getresponse()
-        body = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, body
-
-    def get(
-        self, path: str, headers: dict[str, str] | None = None
-    ) -> tuple[int, dict[str, str], bytes]:
-        return self.request("GET", path, headers)
-
-    def close(self) -> None:
-        self.connection.close()
-
-
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-def p95_ms(samples: list[float]) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))] * 1000
-
-
-@dataclass
-class WrkRun:
-    requests_s: float
-    requests: int
-    latency_avg: str
-    latency_p99: str
-    cpu_us: float  # server process CPU (user + system, all threads) per request
-    cpu_share: float  # server process CPU / wall time of the run
-    other_share: float  # CPU of other user processes (not ours, not wrk) / wall time
-    errors: str
-
-    def cell(self) -> str:
-        return f"{self.requests_s:9,.0f}"
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def user_processes_cpu_s() -> dict[int, float]:
-    """CPU seconds so far of every user-space process (kernel threads left out), by pid."""
-    seen = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if fields[1] == "2" or entry.name == "2":  # kthreadd and its children
-            continue
-        seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return seen
-
-
-def run_wrk(
-    server: Server,
-    headers: dict[str, str],
-    args: argparse.Namespace,
-    seconds: float,
-    exclude: tuple[int, ...] = (),
-) -> WrkRun:
-    """One wrk run against ``server``; ``exclude``: pids left out of the "other" CPU."""
-    command = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "30s",
-        "--latency",
-    ]  # fmt: skip
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    command.append(server.url(FEED_PATH))
-    others_before = user_processes_cpu_s()
-    cpu_before, began = process_cpu_s(server.process.pid), time.perf_counter()
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    wall = time.perf_counter() - began
-    cpu = process_cpu_s(server.process.pid) - cpu_before
-    mine = {os.getpid(), server.process.pid, *exclude}
-    other = sum(
-        spent - others_before.get(pid, 0.0)
-        for pid, spent in user_processes_cpu_s().items()
-        if pid not in mine
-    )
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    count = re.search(r"(\d+) requests in", out)
-    if rate is None or count is None:
-        raise RuntimeError(f"could not read wrk's output:\n{out}")
-    latency = re.search(r"Latency\s+(\S+)", out)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
-    problems = [
-        line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
-    ]
-    requests = int(count.group(1))
-    return WrkRun(
-        requests_s=float(rate.group(1)),
-        requests=requests,
-        latency_avg=latency.group(1) if latency else "?",
-        latency_p99=p99.group(1) if p99 else "?",
-        cpu_us=cpu / max(1, requests) * 1e6,
-        cpu_share=cpu / wall,
-        other_share=max(0.0, other / wall),
-        errors="; ".join(problems),
-    )
+    """Subprocess entry (``--serve app URL`` or ``--serve bare FOLDER``): serve until SIGTERM."""
+    return serve_app(benchmark_app(target) if which == "app" else bare_app(Path(target)))
 
 
 # --- measuring --------------------------------------------------------------------------------
 
 
-@dataclass
-class WarmCase:
-    name: str
-    headers: dict[str, str]
-    app: list[WrkRun] = field(default_factory=list)
-    bare: list[WrkRun] = field(default_factory=list)
-
-    def ratio(self) -> float:
-        return statistics.mean(r.requests_s for r in self.app) / statistics.mean(
-            r.requests_s for r in self.bare
-        )
+def p95_ms(samples: list[float]) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))] * 1000
 
 
 @dataclass
@@ -826,15 +592,6 @@ def _rrule_parts_sorted(block: bytes) -> bytes:
     return re.sub(rb"(?m)^RRULE:([^\r\n]*)", sort_parts, block)
 
 
-def _header_differences(routed: dict[str, str], warm: dict[str, str]) -> str:
-    """How the headers of a built (routed) answer and of a warm (cached) answer differ."""
-    names = sorted((set(routed) | set(warm)) - {"date"})
-    differing = [
-        f"{n}: {routed.get(n)!r} vs {warm.get(n)!r}" for n in names if routed.get(n) != warm.get(n)
-    ]
-    return "; ".join(differing)
-
-
 def compare_bodies(feed: bytes, baseline: bytes) -> str:
     """How the baseline's calendar compares with the service's feed."""
     if feed == baseline:
@@ -864,7 +621,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
     t0 = time.perf_counter()
     rows, past = build_rows(args.events, bench_settings(url))
     build_s = time.perf_counter() - t0
-    seed_s = asyncio.run(seed(url, rows))
+    seed_s = asyncio.run(seed(url, rows, bench_settings(url)))
     del rows
     gc.collect()
     print(
@@ -874,7 +631,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
     )
     servers: list[Server] = []
     try:
-        app = start_server("app", url)
+        app = start_server(SCRIPT, "app", url)
         servers.append(app)
         client = Client(app.port)
         status, h_routed, body = client.get(FEED_PATH)  # built: through routing
@@ -912,7 +669,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         status, h_304, _ = client.get(FEED_PATH, {**gz, "If-None-Match": etag})
         assert status == 304, status
         client.close()
-        routing_note = _header_differences(h_routed, h_identity)
+        routing_note = header_differences(h_routed, h_identity)
 
         # The bare app: the same bytes and headers, from memory.
         skip = {"date", "server", "content-length"}
@@ -926,7 +683,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
                 }
             )
         )
-        bare = start_server("bare", str(workdir))
+        bare = start_server(SCRIPT, "bare", str(workdir))
         servers.append(bare)
         bare_client = Client(bare.port)
         for headers, expected in (
@@ -946,30 +703,13 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
 
         # WARM: wrk, each case twice, app/bare alternated (app, bare, then bare, app).
         cases = [
-            WarmCase("warm identity", {}),
-            WarmCase("warm gzip", {"Accept-Encoding": "gzip"}),
-            WarmCase("304 If-None-Match", {"Accept-Encoding": "gzip", "If-None-Match": etag}),
+            WarmCase("warm identity", FEED_PATH, {}),
+            WarmCase("warm gzip", FEED_PATH, {"Accept-Encoding": "gzip"}),
+            WarmCase(
+                "304 If-None-Match", FEED_PATH, {"Accept-Encoding": "gzip", "If-None-Match": etag}
+            ),
         ]
-        print(
-            f"  warm: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s,"
-            f" 3 cases x 2 runs x (app, bare)",
-            flush=True,
-        )
-        pids = (app.process.pid, bare.process.pid)
-        for case in cases:
-            for server in (app, bare):
-                run_wrk(server, case.headers, args, 1, pids)  # warm-up
-            for order in ((app, bare), (bare, app)):
-                for server in order:
-                    run = run_wrk(server, case.headers, args, args.duration, pids)
-                    (case.app if server is app else case.bare).append(run)
-                    if run.errors:
-                        print(f"  WARNING {case.name} {server.name}: {run.errors}")
-            print(
-                f"    {case.name:<20} app {[round(r.requests_s) for r in case.app]}"
-                f" bare {[round(r.requests_s) for r in case.bare]}",
-                flush=True,
-            )
+        measure_warm(cases, app, bare, args, 20)
         return Result(
             kind=kind,
             events=args.events,
@@ -991,33 +731,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             stop_server(server)
 
 
-# --- databases --------------------------------------------------------------------------------
-
-
-def run_database(kind: str, args: argparse.Namespace, cleanup: Cleanup) -> Result | None:
-    workdir = cleanup.temp_dir / kind
-    workdir.mkdir()
-    if kind == "sqlite":
-        url = f"sqlite:///{workdir / 'feeds.db'}"
-        return measure(kind, url, args, workdir)
-    name = f"calendar_bench_feeds_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        print(f"  PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}; skipped")
-        return None
-    cleanup.databases.append(name)
-    try:
-        return measure(kind, POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name, args, workdir)
-    finally:
-        cleanup.drop(name)
-
-
 # --- report -----------------------------------------------------------------------------------
-
-
-def verdict(ok: bool) -> str:
-    return "OK" if ok else "BELOW TARGET"
 
 
 def report(r: Result, args: argparse.Namespace) -> None:
@@ -1073,47 +787,8 @@ def report(r: Result, args: argparse.Namespace) -> None:
         " other user processes (tests...), the larger of the app and bare runs', in shares of"
         " one CPU)"
     )
-    head = (
-        f"{'case':<18} {'run':>4} | {'app req/s':>9} {'bare req/s':>10} {'app/bare':>8} |"
-        f" {'CPU us/req app':>14} {'bare':>5} | {'CPU% app':>8} {'bare':>4} |"
-        f" {'p99 ms app':>10} {'bare':>6} | {'other':>5} | verdict (>= {WARM_TARGET:.2f})"
-    )
-    print(head)
-    print("-" * len(head))
-    for case in r.warm:
-        for i, (a, b) in enumerate(zip(case.app, case.bare, strict=True)):
-            print(
-                f"{case.name if i == 0 else '':<18} {i + 1:>4} | {a.cell()} {b.cell():>10}"
-                f" {a.requests_s / b.requests_s:8.2f} | {a.cpu_us:14.1f} {b.cpu_us:5.1f} |"
-                f" {a.cpu_share:8.0%} {b.cpu_share:4.0%} |"
-                f" {_ms(a.latency_p99):>10} {_ms(b.latency_p99):>6} |"
-                f" {max(a.other_share, b.other_share):5.0%} |"
-            )
-        app_mean = statistics.mean(x.requests_s for x in case.app)
-        bare_mean = statistics.mean(x.requests_s for x in case.bare)
-        print(
-            f"{'':<18} {'mean':>4} | {app_mean:9,.0f} {bare_mean:10,.0f} {case.ratio():8.2f} |"
-            f" {'':>14} {'':>5} | {'':>8} {'':>4} | {'':>10} {'':>6} | {'':>5} |"
-            f" {verdict(case.ratio() >= WARM_TARGET)}"
-        )
-    busiest = max(x.other_share for c in r.warm for x in (*c.app, *c.bare))
-    if busiest > OTHER_LOAD_WARNING:
-        print(
-            f"WARNING: other processes used up to {busiest:.0%} of a CPU during the wrk runs"
-            " ('other' column): the warm figures are disturbed; run again on a quiet machine"
-        )
-    errors = [f"{c.name}: {x.errors}" for c in r.warm for x in (*c.app, *c.bare) if x.errors]
-    if errors:
-        print("wrk reported: " + "; ".join(errors))
-
-
-def _ms(latency: str) -> str:
-    """wrk's latency text (``830.58us``, ``2.41ms``, ``1.20s``) in milliseconds."""
-    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", latency)
-    if found is None:
-        return latency
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found.group(2)]
-    return f"{float(found.group(1)) * scale:.2f}"
+    print_warm_table(r.warm, WARM_TARGET, 18)
+    print_warm_warnings(r.warm)
 
 
 def main() -> int:
@@ -1140,17 +815,13 @@ def main() -> int:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
 
-    def terminate(signum: int, frame: Any) -> None:
-        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
+    stop_on_sigterm()
     cleanup = Cleanup(Path(tempfile.mkdtemp(prefix="calendar-bench-feeds-")))
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs", flush=True)
     try:
         results = []
         for kind in kinds:
-            result = run_database(kind, args, cleanup)
+            result = run_database(kind, "feeds", measure, args, cleanup)
             if result is not None:
                 results.append(result)
         for result in results:

@@ -27,36 +27,45 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import ctypes
 import gzip
-import http.client
 import json
-import logging
 import os
 import random
-import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
+from harness import (
+    FEEDS_DIR,
+    Answer,
+    BadAnswer,
+    Client,
+    Row,
+    Server,
+    WarmCase,
+    header_differences,
+    measure_warm,
+    median_ms,
+    print_warm_table,
+    print_warm_warnings,
+    run_database,
+    serve_app,
+    start_server,
+    stop_on_sigterm,
+    stop_server,
+)
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
-from throwaway import POSTGRES_SERVER, Cleanup, admin
+from throwaway import Cleanup
 
 from calendar_service.app import create_app
 from calendar_service.cache import Rendered, RenderedCache
@@ -65,14 +74,12 @@ from calendar_service.db.connection import Storage, migrate
 from calendar_service.db.events import default_slug, insert_many
 from calendar_service.db.tokens import create_token
 from calendar_service.digests import BlockCache
-from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.render.ical import RenderContext, renderer
-from calendar_service.schedule import Schedule, schedule_for
+from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
-FEEDS_DIR = ROOT / "feeds"
+SCRIPT = Path(__file__)  # run again with --serve app|bare for the servers
 FEED_SLUG = "agenda"  # feeds/agenda.toml: no filter, every published event
 LANG = "fr"
 FORMATS = ("html", "txt")
@@ -81,13 +88,9 @@ WINDOW_DAYS = 31
 WINDOW_AHEAD_DAYS = 14  # the window starts this many days after today (Europe/Paris)
 WARM_TARGET = 0.70  # app requests/s / bare requests/s
 SEED = 20_260_404
-SERVER_START_TIMEOUT_S = 60.0
-OTHER_LOAD_WARNING = 0.15  # share of a CPU used by other processes during a wrk run
 TIMEZONE = "Europe/Paris"
-
-
-class BadAnswer(Exception):
-    """An answer that is not the expected status, or empty: the run fails (exit code 1)."""
+# Headers that differ between a built answer and a cached one, as they should.
+ROUTING_IGNORED = frozenset({"date", "last-modified"})
 
 
 # --- documents --------------------------------------------------------------------------------
@@ -305,9 +308,6 @@ def event_document(n: int, day: date, *, kind: str, state: str = "published") ->
     return doc
 
 
-Row = tuple[EventIn, Schedule, str, str]
-
-
 @dataclass
 class Seeded:
     secret: str  # an editor token's secret, for the writes
@@ -402,13 +402,6 @@ def digest_path(fmt: str, first: date, last: date) -> str:
 
 
 # --- servers (this file run with --serve app|bare, in a subprocess) ---------------------------
-
-
-def bound_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
 
 
 def benchmark_app(url: str) -> Starlette:
@@ -513,112 +506,11 @@ def bare_app(folder: Path) -> Starlette:
 
 
 def serve(which: str, target: str) -> int:
-    """Subprocess entry: print the port on stdout, then serve until SIGTERM."""
-    import uvicorn
-
-    app = benchmark_app(target) if which == "app" else bare_app(Path(target))
-    sock = bound_socket()
-    print(f"PORT {sock.getsockname()[1]}", flush=True)
-    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # nothing more for the parent's pipe
-    config = uvicorn.Config(
-        app, log_level="warning", workers=1, lifespan="on", timeout_graceful_shutdown=5
-    )
-    uvicorn.Server(config).run(sockets=[sock])
-    return 0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-@dataclass
-class Server:
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def start_server(which: str, target: str) -> Server:
-    process = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "--serve", which, target],
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        preexec_fn=_die_with_parent,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().decode().strip()
-    if not line.startswith("PORT "):
-        process.kill()
-        process.wait()
-        raise RuntimeError(f"the {which} server did not start (exit code {process.returncode})")
-    server = Server(which, process, int(line.split()[1]))
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while True:
-        try:
-            client = Client(server.port)
-            status, _, _ = client.get("/bench/ready")
-            client.close()
-            if status == 200:
-                return server
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            stop_server(server)
-            raise RuntimeError(f"the {which} server did not answer (exit code {process.poll()})")
-        time.sleep(0.05)
-
-
-def stop_server(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.terminate()
-        try:
-            server.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
-    if server.process.stdout is not None:
-        server.process.stdout.close()
+    """Subprocess entry (``--serve app URL`` or ``--serve bare FOLDER``): serve until SIGTERM."""
+    return serve_app(benchmark_app(target) if which == "app" else bare_app(Path(target)))
 
 
 # --- client -----------------------------------------------------------------------------------
-
-Answer = tuple[int, dict[str, str], bytes]
-
-
-class Client:
-    """One keep-alive HTTP/1.1 connection (the standard library: little client overhead)."""
-
-    def __init__(self, port: int) -> None:
-        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str] | None = None,
-        body: bytes | None = None,
-    ) -> Answer:
-        self.connection.request(method, path, body=body, headers=headers or {})
-        response = self.connection.getresponse()
-        content = response.read()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, content
-
-    def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
-        return self.request("GET", path, headers)
-
-    def json(self, method: str, path: str) -> dict[str, Any]:
-        status, _, body = self.request(method, path)
-        if status != 200:
-            raise BadAnswer(f"{method} {path}: {status} {body[:300]!r}")
-        result: dict[str, Any] = json.loads(body)
-        return result
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 def expect(answer: Answer, what: str, status: int = 200) -> Answer:
@@ -669,110 +561,6 @@ def record(cold: Cold, elapsed: float, delta: dict[str, Any]) -> None:
     cold.reused.append(delta["reused"])
 
 
-def median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
-@dataclass
-class WrkRun:
-    requests_s: float
-    requests: int
-    latency_p99: str
-    cpu_us: float  # server process CPU (user + system, all threads) per request
-    cpu_share: float  # server process CPU / wall time of the run
-    other_share: float  # CPU of other user processes (not ours, not wrk) / wall time
-    errors: str
-    bad_status: int  # answers wrk counted as neither 2xx nor 3xx
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def user_processes_cpu_s() -> dict[int, float]:
-    """CPU seconds so far of every user-space process (kernel threads left out), by pid."""
-    seen = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile
-        if fields[1] == "2" or entry.name == "2":  # kthreadd and its children
-            continue
-        seen[int(entry.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return seen
-
-
-def run_wrk(
-    server: Server,
-    path: str,
-    headers: dict[str, str],
-    args: argparse.Namespace,
-    seconds: float,
-    exclude: tuple[int, ...] = (),
-) -> WrkRun:
-    """One wrk run against ``server``; ``exclude``: pids left out of the "other" CPU."""
-    command = [
-        "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds:g}s", "--timeout", "30s",
-        "--latency",
-    ]  # fmt: skip
-    for name, value in headers.items():
-        command += ["-H", f"{name}: {value}"]
-    command.append(server.url(path))
-    others_before = user_processes_cpu_s()
-    cpu_before, began = process_cpu_s(server.process.pid), time.perf_counter()
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    wall = time.perf_counter() - began
-    cpu = process_cpu_s(server.process.pid) - cpu_before
-    mine = {os.getpid(), server.process.pid, *exclude}
-    other = sum(
-        spent - others_before.get(pid, 0.0)
-        for pid, spent in user_processes_cpu_s().items()
-        if pid not in mine
-    )
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    count = re.search(r"(\d+) requests in", out)
-    if rate is None or count is None:
-        raise RuntimeError(f"could not read wrk's output:\n{out}")
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE)
-    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    problems = [
-        line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
-    ]
-    requests = int(count.group(1))
-    return WrkRun(
-        requests_s=float(rate.group(1)),
-        requests=requests,
-        latency_p99=p99.group(1) if p99 else "?",
-        cpu_us=cpu / max(1, requests) * 1e6,
-        cpu_share=cpu / wall,
-        other_share=max(0.0, other / wall),
-        errors="; ".join(problems),
-        bad_status=int(bad.group(1)) if bad else 0,
-    )
-
-
-@dataclass
-class WarmCase:
-    name: str
-    fmt: str
-    headers: dict[str, str]
-    app: list[WrkRun] = field(default_factory=list)
-    bare: list[WrkRun] = field(default_factory=list)
-
-    def ratio(self) -> float:
-        return statistics.mean(r.requests_s for r in self.app) / statistics.mean(
-            r.requests_s for r in self.bare
-        )
-
-
 @dataclass
 class Result:
     kind: str
@@ -790,15 +578,6 @@ class Result:
     routing_note: str
     routed_warm: int  # requests that got past the pre-routing cache during the wrk runs
     warm: list[WarmCase]
-
-
-def _header_differences(routed: dict[str, str], warm: dict[str, str]) -> str:
-    """How the headers of a built (routed) answer and of a warm (cached) answer differ."""
-    names = sorted((set(routed) | set(warm)) - {"date", "last-modified"})
-    differing = [
-        f"{n}: {routed.get(n)!r} vs {warm.get(n)!r}" for n in names if routed.get(n) != warm.get(n)
-    ]
-    return "; ".join(differing)
 
 
 def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
@@ -821,7 +600,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
     first_bodies: dict[str, set[bytes]] = {fmt: set() for fmt in FORMATS}
     for i in range(args.cold_starts):
         for fmt in FORMATS if i % 2 == 0 else FORMATS[::-1]:
-            server = start_server("app", url)
+            server = start_server(SCRIPT, "app", url)
             try:
                 client = Client(server.port)
                 elapsed, body, delta = timed_digest(client, paths[fmt], f"cold {fmt}")
@@ -834,7 +613,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
 
     servers: list[Server] = []
     try:
-        app = start_server("app", url)
+        app = start_server(SCRIPT, "app", url)
         servers.append(app)
         client = Client(app.port)
         # The first answer of each format in this process (built, through routing) and the
@@ -845,7 +624,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             cached = expect(client.get(paths[fmt]), f"second {fmt}")
             if routed[2] != cached[2]:
                 raise BadAnswer(f"the second {fmt} digest differs from the first")
-            if note := _header_differences(routed[1], cached[1]):
+            if note := header_differences(routed[1], cached[1], ROUTING_IGNORED):
                 routing_notes.append(f"{fmt}: {note}")
 
         # COLD: both caches emptied in the running process, before each request.
@@ -917,16 +696,16 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
                 for name, answer in warm[fmt].items()
             }
         (workdir / "headers.json").write_text(json.dumps(spec))
-        bare = start_server("bare", str(workdir))
+        bare = start_server(SCRIPT, "bare", str(workdir))
         servers.append(bare)
         bare_client = Client(bare.port)
         cases: list[WarmCase] = []
         for fmt in FORMATS:
             etag = warm[fmt]["gzip"][1]["etag"]
             fmt_cases = [
-                WarmCase(f"{fmt} identity", fmt, {}),
-                WarmCase(f"{fmt} gzip", fmt, dict(gz)),
-                WarmCase(f"{fmt} 304", fmt, {**gz, "If-None-Match": etag}),
+                WarmCase(f"{fmt} identity", paths[fmt], {}),
+                WarmCase(f"{fmt} gzip", paths[fmt], dict(gz)),
+                WarmCase(f"{fmt} 304", paths[fmt], {**gz, "If-None-Match": etag}),
             ]
             for case in fmt_cases:
                 a = client.get(paths[fmt], case.headers)
@@ -942,26 +721,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         routed_before = client.json("GET", "/bench/stats")["routed"]
 
         # WARM: wrk, each case twice, app/bare alternated (app, bare, then bare, app).
-        print(
-            f"  warm: wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s,"
-            f" {len(cases)} cases x 2 runs x (app, bare)",
-            flush=True,
-        )
-        pids = (app.process.pid, bare.process.pid)
-        for case in cases:
-            for server in (app, bare):
-                run_wrk(server, paths[case.fmt], case.headers, args, 1, pids)  # warm-up
-            for order in ((app, bare), (bare, app)):
-                for server in order:
-                    run = run_wrk(server, paths[case.fmt], case.headers, args, args.duration, pids)
-                    (case.app if server is app else case.bare).append(run)
-                    if run.errors:
-                        print(f"  WARNING {case.name} {server.name}: {run.errors}")
-            print(
-                f"    {case.name:<14} app {[round(r.requests_s) for r in case.app]}"
-                f" bare {[round(r.requests_s) for r in case.bare]}",
-                flush=True,
-            )
+        measure_warm(cases, app, bare, args, 14)
         client.close()  # uvicorn has closed it meanwhile (keep-alive timeout)
         client = Client(app.port)
         routed_warm = client.json("GET", "/bench/stats")["routed"] - routed_before
@@ -988,32 +748,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             stop_server(server)
 
 
-# --- databases --------------------------------------------------------------------------------
-
-
-def run_database(kind: str, args: argparse.Namespace, cleanup: Cleanup) -> Result | None:
-    workdir = cleanup.temp_dir / kind
-    workdir.mkdir()
-    if kind == "sqlite":
-        return measure(kind, f"sqlite:///{workdir / 'newsletter.db'}", args, workdir)
-    name = f"calendar_bench_newsletter_{uuid.uuid4().hex[:10]}"
-    try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        print(f"  PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}; skipped")
-        return None
-    cleanup.databases.append(name)
-    try:
-        return measure(kind, POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name, args, workdir)
-    finally:
-        cleanup.drop(name)
-
-
 # --- report -----------------------------------------------------------------------------------
-
-
-def verdict(ok: bool) -> str:
-    return "OK" if ok else "BELOW TARGET"
 
 
 def problems(r: Result) -> list[str]:
@@ -1036,15 +771,6 @@ def problems(r: Result) -> list[str]:
             if run.bad_status:
                 found.append(f"{r.kind}: {case.name}: {run.bad_status} answers not 2xx or 3xx")
     return found
-
-
-def _ms(latency: str) -> str:
-    """wrk's latency text (``830.58us``, ``2.41ms``, ``1.20s``) in milliseconds."""
-    found = re.fullmatch(r"([\d.]+)(us|ms|s|m)", latency)
-    if found is None:
-        return latency
-    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[found.group(2)]
-    return f"{float(found.group(1)) * scale:.2f}"
 
 
 def _blocks(cold: Cold) -> str:
@@ -1117,42 +843,12 @@ def report(r: Result, args: argparse.Namespace) -> None:
         " request, and its share of the run's wall time; other = CPU used meanwhile by other"
         " user processes, in shares of one CPU)"
     )
-    head = (
-        f"{'case':<14} {'run':>4} | {'app req/s':>9} {'bare req/s':>10} {'app/bare':>8} |"
-        f" {'CPU us/req app':>14} {'bare':>5} | {'CPU% app':>8} {'bare':>4} |"
-        f" {'p99 ms app':>10} {'bare':>6} | {'other':>5} | verdict (>= {WARM_TARGET:.2f})"
-    )
-    print(head)
-    print("-" * len(head))
-    for case in r.warm:
-        for i, (a, b) in enumerate(zip(case.app, case.bare, strict=True)):
-            print(
-                f"{case.name if i == 0 else '':<14} {i + 1:>4} | {a.requests_s:9,.0f}"
-                f" {b.requests_s:10,.0f} {a.requests_s / b.requests_s:8.2f} |"
-                f" {a.cpu_us:14.1f} {b.cpu_us:5.1f} | {a.cpu_share:8.0%} {b.cpu_share:4.0%} |"
-                f" {_ms(a.latency_p99):>10} {_ms(b.latency_p99):>6} |"
-                f" {max(a.other_share, b.other_share):5.0%} |"
-            )
-        app_mean = statistics.mean(x.requests_s for x in case.app)
-        bare_mean = statistics.mean(x.requests_s for x in case.bare)
-        print(
-            f"{'':<14} {'mean':>4} | {app_mean:9,.0f} {bare_mean:10,.0f} {case.ratio():8.2f} |"
-            f" {'':>14} {'':>5} | {'':>8} {'':>4} | {'':>10} {'':>6} | {'':>5} |"
-            f" {verdict(case.ratio() >= WARM_TARGET)}"
-        )
+    print_warm_table(r.warm, WARM_TARGET, 14)
     print(
         f"  requests that got past the pre-routing cache during the wrk runs: {r.routed_warm}"
         + (" (all warm answers came from the cache before routing)" if r.routed_warm == 0 else "")
     )
-    busiest = max(x.other_share for c in r.warm for x in (*c.app, *c.bare))
-    if busiest > OTHER_LOAD_WARNING:
-        print(
-            f"WARNING: other processes used up to {busiest:.0%} of a CPU during the wrk runs"
-            " ('other' column): the warm figures are disturbed; run again on a quiet machine"
-        )
-    errors = [f"{c.name}: {x.errors}" for c in r.warm for x in (*c.app, *c.bare) if x.errors]
-    if errors:
-        print("wrk reported: " + "; ".join(errors))
+    print_warm_warnings(r.warm)
 
 
 def main() -> int:
@@ -1185,18 +881,14 @@ def main() -> int:
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
 
-    def terminate(signum: int, frame: Any) -> None:
-        logging.getLogger("asyncio").setLevel(logging.CRITICAL)
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, terminate)
+    stop_on_sigterm()
     cleanup = Cleanup(Path(tempfile.mkdtemp(prefix="calendar-bench-newsletter-")))
     print(f"started {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs", flush=True)
     failures: list[str] = []
     try:
         results = []
         for kind in kinds:
-            result = run_database(kind, args, cleanup)
+            result = run_database(kind, "newsletter", measure, args, cleanup)
             if result is not None:
                 results.append(result)
         for result in results:

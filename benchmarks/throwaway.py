@@ -1,4 +1,4 @@
-"""What both benchmarks share: throwaway PostgreSQL databases and a temporary folder, removed
+"""What the benchmarks share: throwaway PostgreSQL databases and a temporary folder, removed
 however the run ends."""
 
 from __future__ import annotations
@@ -32,6 +32,17 @@ class Cleanup:
 
     temp_dir: Path
     databases: list[str] = field(default_factory=list)
+
+    def create(self, name: str) -> str | None:
+        """Create database ``name``, to drop at the end, and return its URL; None, with a note,
+        when the server can't be reached, so that the run goes on without PostgreSQL."""
+        try:
+            asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            print(f"  PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}; skipped")
+            return None
+        self.databases.append(name)
+        return POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name
 
     def drop(self, name: str) -> None:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -158,6 +158,23 @@ async def list_events(
     return _page(records, limit, kind, lambda e: (e.start_ts, e.id))
 
 
+async def first_occurrences(
+    storage: Storage, *, flt: EventFilter, from_ts: int, to_ts: int, limit: int, cap: int
+) -> list[StoredOccurrence]:
+    """Each event's first occurrence in ``[from_ts, to_ts)``, the first ``limit`` by start."""
+    found = await _window(
+        storage,
+        flt=flt,
+        from_ts=from_ts,
+        to_ts=to_ts,
+        after=None,
+        limit=limit,
+        cap=cap,
+        first_only=True,
+    )
+    return sorted(found, key=lambda o: o.key)[:limit]
+
+
 async def list_occurrences(
     storage: Storage,
     *,

@@ -39,7 +39,7 @@ ATTENDANCE = {
 STATUS_NOTICE = {
     "fr": {
         "cancelled": "Cet événement est annulé.",
-        "postponed": "Cet événement est reporté ; la nouvelle date sera annoncée.",
+        "postponed": "Cet événement est reporté\u00a0; la nouvelle date sera annoncée.",
         "rescheduled": "Cet événement a une nouvelle date.",
         "moved_online": "Cet événement a lieu en ligne.",
         "full": "Cet événement est complet.",
@@ -61,6 +61,12 @@ def _text(texts: dict[str, str] | None, lang: str, default: str) -> tuple[str, s
 def status_label(status: str, lang: str) -> str:
     labels = STATUSES[status]
     return labels.get(lang, labels["en"])
+
+
+def _ours(url: str, brand: Brand) -> bool:
+    """Whether ``url`` is served by this service (the only host our pages load from)."""
+    own = brand.base_url + "/"
+    return url.startswith((own, own.replace("http://", "https://", 1)))
 
 
 def _https(url: str) -> str:
@@ -271,6 +277,16 @@ def event_page_view(
     start_ts, end_ts = times[0]
     image = doc.get("image")
     alt, _ = _text((image or {}).get("alt"), lang, default)
+    image_view = (
+        {
+            "url": _https(image["url"]),
+            "alt": alt,
+            "width": image.get("width"),
+            "height": image.get("height"),
+        }
+        if image and image.get("url")
+        else None
+    )
     status = doc["status"]
     partners = [{"name": p["name"], "url": p.get("url")} for p in doc.get("partners") or []]
     return {
@@ -305,14 +321,10 @@ def event_page_view(
         ],
         "url": doc.get("url"),
         "registration_url": doc.get("registration_url"),
-        "image": {
-            "url": _https(image["url"]),
-            "alt": alt,
-            "width": image.get("width"),
-            "height": image.get("height"),
-        }
-        if image and image.get("url")
-        else None,
+        # Pictures hosted elsewhere are linked, not loaded: our pages make no request to
+        # another site (the visitor follows the link if they wish).
+        "image": image_view if image_view and _ours(image_view["url"], brand) else None,
+        "image_link": image_view if image_view and not _ours(image_view["url"], brand) else None,
         "calendar": calendar_links(event, start_ts, end_ts, lang=lang, brand=brand),
         "jsonld": jsonld_script(event_jsonld(event, start_ts, end_ts, lang=lang, brand=brand)),
         "canonical": f"{brand.base_url}/events/{event.slug}",

@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calendar_service.db.listings import EventFilter
 from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.pages import occurrence_item
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.html import EMBED_HEADERS, LANGUAGE_NAMES, render_page, upcoming
-from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
+from calendar_service.web.inputs import feed_filter, named_feed
 
 LAYOUTS = ("list", "compact", "cards")
 # What a host page adds, if it wants the iframe to take the height of its content.
@@ -169,6 +170,16 @@ class EmbedChoices:
         self.category = category if category in CATEGORIES else ""
         self.tag = (params.get("tag") or "").strip().lower()[:50]
 
+    def narrow(self, flt: EventFilter) -> EventFilter:
+        """A feed's filter narrowed by the chosen category and tag (never widened)."""
+        if self.category:
+            inside = not flt.categories or self.category in flt.categories
+            flt.categories = [self.category] if inside else ["(none)"]
+        if self.tag:
+            inside = not flt.tags or self.tag in flt.tags
+            flt.tags = [self.tag] if inside else ["(none)"]
+        return flt
+
     def query(self, **extra: str) -> str:
         values = {
             "limit": str(self.limit),
@@ -189,9 +200,7 @@ async def embed(request: Request) -> Response:
     settings: Settings = state.settings
     feed = named_feed(request, "feed")
     choices = EmbedChoices(request, settings)
-    reader = QueryReader(request, settings)
-    flt = narrow(feed_filter(feed), reader)
-    found = await upcoming(request, flt=flt, limit=choices.limit)
+    found = await upcoming(request, flt=choices.narrow(feed_filter(feed)), limit=choices.limit)
     brand = state.templates.brand
     items = [
         occurrence_item(o.event, o.start_ts, o.end_ts, lang=choices.lang, brand=brand)
@@ -257,7 +266,7 @@ async def builder(request: Request) -> Response:
         **({"tag": choices.tag} if choices.tag else {}),
         **({"theme": choices.theme} if choices.theme != "auto" else {}),
     }
-    shown = " ".join(f'{k}="{v}"' for k, v in attributes.items())
+    shown = " ".join(f'{k}="{escape(v)}"' for k, v in attributes.items())
     style = (
         f' style="--calendar-accent: #{choices.accent}"' if choices.accent != DEFAULT_ACCENT else ""
     )

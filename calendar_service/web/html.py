@@ -9,13 +9,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from calendar_service.dates import epoch, utc_now
-from calendar_service.db.listings import EventFilter, StoredOccurrence, list_occurrences
+from calendar_service.db.listings import (
+    EventFilter,
+    StoredOccurrence,
+    first_occurrences,
+    list_occurrences,
+)
 from calendar_service.settings import Settings
 
 # Our pages load only what we serve and are never framed by others; the embed alone may be
 # framed by any site.
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; "
     "frame-ancestors 'none'"
 )
@@ -87,19 +92,19 @@ def render_page(
 
 
 async def upcoming(
-    request: Request, *, flt: EventFilter, limit: int, days: int = 90
+    request: Request, *, flt: EventFilter, limit: int, days: int = 90, distinct: bool = False
 ) -> list[StoredOccurrence]:
-    """The next ``limit`` occurrences from now, within ``days``."""
+    """The next ``limit`` occurrences from now within ``days``; with ``distinct``, each event
+    once, at its next occurrence."""
     state = request.app.state
     settings: Settings = state.settings
     now = epoch(utc_now())
+    window = {"from_ts": now, "to_ts": now + days * 86_400}
+    if distinct:
+        return await first_occurrences(
+            state.storage, flt=flt, limit=limit, cap=settings.max_occurrences, **window
+        )
     found, _ = await list_occurrences(
-        state.storage,
-        flt=flt,
-        from_ts=now,
-        to_ts=now + days * 86_400,
-        limit=limit,
-        cursor=None,
-        cap=settings.max_occurrences,
+        state.storage, flt=flt, limit=limit, cursor=None, cap=settings.max_occurrences, **window
     )
     return found

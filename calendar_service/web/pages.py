@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from calendar_service.dates import utc_now
 from calendar_service.db import events as store
-from calendar_service.db.listings import EventFilter, StoredOccurrence
+from calendar_service.db.listings import EventFilter
 from calendar_service.digests import BLOCK_DAYS, upcoming_times
 from calendar_service.errors import Gone, NotFound
 from calendar_service.feedspec import FeedDefinition
@@ -55,6 +55,7 @@ WORDS: dict[str, dict[str, str]] = {
         "back": "Tous les événements",
         "category": "Catégorie",
         "organised": "Organisation",
+        "see_image": "Voir l'illustration (sur un autre site)",
     },
     "en": {
         "upcoming": "Upcoming events",
@@ -85,6 +86,7 @@ WORDS: dict[str, dict[str, str]] = {
         "back": "All events",
         "category": "Category",
         "organised": "Organisers",
+        "see_image": "See the picture (on another site)",
     },
 }
 
@@ -105,11 +107,7 @@ async def home(request: Request) -> Response:
     feeds: dict[str, FeedDefinition] = state.feeds
     lang, ui = _language(request, settings)
     # Each event once, at its next date: a weekly drop-in must not fill the page.
-    found = await upcoming(request, flt=EventFilter(), limit=HOME_EVENTS * 4)
-    firsts: dict[int, StoredOccurrence] = {}
-    for occurrence in found:
-        firsts.setdefault(occurrence.event.id, occurrence)
-    shown = list(firsts.values())[:HOME_EVENTS]
+    shown = await upcoming(request, flt=EventFilter(), limit=HOME_EVENTS, distinct=True)
     items = [
         occurrence_item(o.event, o.start_ts, o.end_ts, lang=lang, brand=state.templates.brand)
         for o in shown

@@ -8,32 +8,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.newsletter import FORMATS
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, local_today
+from calendar_service.web.html import LANGUAGE_NAMES, render_page
 from calendar_service.web.inputs import QueryReader, feed_filter
 from calendar_service.web.newsletter import digest_entry, digest_window, grouping
 
-# Our pages load only what we serve, and are never framed by others.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
-        "frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-cache",
-}
-
 # Gmail cuts messages whose HTML passes about 102 KB; a section near it leaves no room.
 GMAIL_CLIPS_KB = 90
-
-LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
@@ -212,7 +199,6 @@ async def preview(request: Request) -> Response:
     context: dict[str, Any] = {
         "ui": ui,
         "w": WORDS[ui],
-        "organisation": settings.organisation_name,
         "feeds": [
             {"slug": f.slug, "title": f.text(f.title, ui, settings.default_language)}
             for f in feeds.values()
@@ -233,8 +219,7 @@ async def preview(request: Request) -> Response:
         "html_kb": len(digests["html"].encode()) // 1000 if digests else 0,
         "gmail_kb": GMAIL_CLIPS_KB,
     }
-    html = state.templates.html.get_template("pages/newsletter.html").render(context)
-    return HTMLResponse(html, status_code=400 if errors else 200, headers=PAGE_HEADERS)
+    return render_page(request, "pages/newsletter.html", context, status=400 if errors else 200)
 
 
 routes = [Route("/newsletter", preview, methods=["GET"])]

@@ -937,3 +937,15 @@ def test_hostile_event_on_the_home_page(site: TestClient, editor: dict[str, str]
     assert [title for title, _ in listed(doc)] == [HOSTILE_TITLE]
     assert HOSTILE_SUMMARY in [p.words() for p in doc.by_class("summary")]
     assert "<script>alert" not in response.text and "<img src=x" not in response.text
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_no_page_prints_a_python_object(
+    site: TestClient, editor: dict[str, str], lang: str
+) -> None:
+    # Jinja resolves ``w.update`` to dict.update when a word is named like a dict method.
+    event = create(site, editor)
+    for path in ("/", f"/events/{event['slug']}", "/embed", "/embed/agenda", "/newsletter"):
+        body = site.get(path, params={"lang": lang}).text
+        assert "<built-in method" not in body, path
+        assert "object at 0x" not in body, path

@@ -89,7 +89,7 @@ def _rendered(text: str, *, version: int, fmt: Format, filename: str) -> Rendere
             "X-Content-Type-Options": "nosniff",
             # A block opened on its own runs nothing and loads only images.
             "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src "
-            "'unsafe-inline'; frame-ancestors *",
+            "'unsafe-inline'; frame-ancestors 'self'",
         },
     )
 

@@ -12,16 +12,15 @@ from starlette.routing import Route
 
 from calendar_service.cache import Rendered, RenderedCache
 from calendar_service.dates import END_OF_TIME, epoch, utc_now, zone
-from calendar_service.db import events as store
 from calendar_service.db.connection import Storage
 from calendar_service.db.feeds import FeedItem, event_item, feed_items
-from calendar_service.errors import Gone, NotFound
+from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.ical import CalendarHeader, render_calendar
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
+from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow, public_event
 
 ICS_TYPE = "text/calendar; charset=utf-8"
 ZONE_YEARS_AHEAD = 10
@@ -112,11 +111,7 @@ async def event_ics(request: Request) -> Response:
 
     async def build(version: int) -> Rendered:
         # Looked up inside the build: a warm request touches no database.
-        event = await store.get_event(storage, key=key)
-        if event is None or event.state != "published":
-            raise NotFound(f"no event {key!r}")
-        if event.deleted_us is not None:
-            raise Gone(f"event {key!r} was deleted")
+        event = await public_event(storage, key)
         item = await event_item(storage, event_id=event.id, lang=lang)
         if item is None:
             raise NotFound(f"no calendar file for event {key!r} yet")

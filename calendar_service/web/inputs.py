@@ -9,8 +9,16 @@ import orjson
 from starlette.requests import Request
 
 from calendar_service.dates import epoch, lenient_localize, parse_moment, zone
+from calendar_service.db.connection import Storage
+from calendar_service.db.events import StoredEvent, get_event
 from calendar_service.db.listings import EventFilter
-from calendar_service.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from calendar_service.errors import (
+    BadRequest,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES, STATUSES
@@ -129,6 +137,17 @@ def named_feed(request: Request, param: str = "slug") -> FeedDefinition:
     if feed is None:
         raise NotFound(f"no feed {slug!r}; see /api/feeds")
     return feed
+
+
+async def public_event(storage: Storage, key: str) -> StoredEvent:
+    """A published event by id or slug; 404 when there is none (or it is not published), 410
+    when it was deleted."""
+    event = await get_event(storage, key=key)
+    if event is None or event.state != "published":
+        raise NotFound(f"no event {key!r}")
+    if event.deleted_us is not None:
+        raise Gone(f"event {key!r} was deleted")
+    return event
 
 
 def feed_filter(feed: FeedDefinition) -> EventFilter:

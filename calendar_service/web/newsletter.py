@@ -12,7 +12,6 @@ from starlette.routing import Route
 
 from calendar_service.cache import Rendered
 from calendar_service.dates import parse_moment, utc_now
-from calendar_service.db import events as store
 from calendar_service.db.listings import EventFilter
 from calendar_service.digests import (
     BLOCK_DAYS,
@@ -22,13 +21,13 @@ from calendar_service.digests import (
     render_digest,
     upcoming_times,
 )
-from calendar_service.errors import Gone, NotFound
+from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.newsletter import FORMATS, MEDIA_TYPES, Format
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
+from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow, public_event
 
 CACHE_CONTROL = "public, max-age=300"
 
@@ -174,11 +173,7 @@ async def event_block(request: Request) -> Response:
     key = request.path_params["key"]
 
     async def build(version: int) -> Rendered:
-        event = await store.get_event(state.storage, key=key)
-        if event is None or event.state != "published":
-            raise NotFound(f"no event {key!r}")
-        if event.deleted_us is not None:
-            raise Gone(f"event {key!r} was deleted")
+        event = await public_event(state.storage, key)
         times, more = upcoming_times(
             event,
             now=utc_now(),

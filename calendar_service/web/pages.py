@@ -10,10 +10,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calendar_service.dates import utc_now
-from calendar_service.db import events as store
 from calendar_service.db.listings import EventFilter
 from calendar_service.digests import BLOCK_DAYS, upcoming_times
-from calendar_service.errors import Gone, NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.emailhtml import rewrite
@@ -21,7 +19,7 @@ from calendar_service.render.pages import event_page_view, occurrence_item
 from calendar_service.settings import Settings
 from calendar_service.web.feeds import feed_links
 from calendar_service.web.html import render_page, ui_language, upcoming
-from calendar_service.web.inputs import QueryReader
+from calendar_service.web.inputs import QueryReader, public_event
 
 HOME_EVENTS = 12
 
@@ -142,11 +140,7 @@ async def event_page(request: Request) -> Response:
     settings: Settings = state.settings
     lang, ui = _language(request, settings)
     key = request.path_params["key"]
-    event = await store.get_event(state.storage, key=key)
-    if event is None or event.state != "published":
-        raise NotFound(f"no event {key!r}")
-    if event.deleted_us is not None:
-        raise Gone(f"event {key!r} was deleted")
+    event = await public_event(state.storage, key)
     times, more = upcoming_times(
         event,
         now=utc_now(),

@@ -18,10 +18,10 @@ from starlette.testclient import TestClient
 from calendar_service.app import create_app
 from calendar_service.settings import Settings
 from tests.conftest import make_settings
+from tests.htmltree import Node, parse
 from tests.test_pages import (
     BASE,
     BROWSER,
-    Node,
     assert_no_payload,
     assert_safe_page,
     assert_strict_headers,
@@ -30,7 +30,6 @@ from tests.test_pages import (
     listed,
     loaded,
     make,
-    parse,
     query,
     titled,
 )

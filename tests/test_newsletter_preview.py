@@ -4,10 +4,8 @@ the merge tags for Mailchimp and Brevo. Read with the standard library's ``html.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import time as clock_time
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -16,100 +14,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.factories import create
+from tests.htmltree import Node, csp, parse
 
 PARIS = ZoneInfo("Europe/Paris")
 FORMATS = ("html", "txt", "md")
-VOID = frozenset(
-    (
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    )
-)
 HOSTILE = "<script>alert(1)</script> *|UNSUB|* {{ contact.EMAIL }}"
-
-
-# --- a small DOM from html.parser --------------------------------------------------------------
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str | None]
-    parent: Node | None = None
-    children: list[Node | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
-
-    def iter(self) -> list[Node]:
-        found = [self]
-        for child in self.children:
-            if isinstance(child, Node):
-                found.extend(child.iter())
-        return found
-
-    def all(self, tag: str) -> list[Node]:
-        return [n for n in self.iter() if n.tag == tag]
-
-    def by_id(self, ident: str) -> Node:
-        [node] = [n for n in self.iter() if n.attrs.get("id") == ident]
-        return node
-
-    def ancestors(self) -> list[Node]:
-        found, node = [], self.parent
-        while node is not None:
-            found.append(node)
-            node = node.parent
-        return found
-
-
-class _Builder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.current = self.root
-        self.doctype = ""
-
-    def handle_decl(self, decl: str) -> None:
-        self.doctype = decl
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        names = [name for name, _ in attrs]
-        assert len(names) == len(set(names)), f"duplicate attribute in <{tag}>"
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_endtag(self, tag: str) -> None:
-        assert tag not in VOID, f"end tag </{tag}>"
-        assert self.current.tag == tag, f"</{tag}> closes <{self.current.tag}>"
-        assert self.current.parent is not None
-        self.current = self.current.parent
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
-
-
-def parse(html: str) -> Node:
-    """The page as a tree; every element closed where it should be."""
-    builder = _Builder()
-    builder.feed(html)
-    builder.close()
-    assert builder.current is builder.root, f"<{builder.current.tag}> never closed"
-    assert builder.doctype.lower() == "doctype html"
-    return builder.root
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -127,15 +36,6 @@ def make(client: TestClient, editor: dict[str, str], days: int, **fields: Any) -
     start = datetime.combine(datetime.now(PARIS).date() + timedelta(days=days), clock_time(18, 30))
     end = start + timedelta(hours=3)
     return create(client, editor, start=start.isoformat(), end=end.isoformat(), **fields)
-
-
-def csp(header: str) -> dict[str, list[str]]:
-    directives: dict[str, list[str]] = {}
-    for part in header.split(";"):
-        words = part.split()
-        if words:
-            directives[words[0].lower()] = words[1:]
-    return directives
 
 
 def page(client: TestClient, query: str = "", status: int = 200) -> tuple[Any, Node]:

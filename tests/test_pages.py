@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
@@ -24,28 +22,11 @@ from calendar_service.app import create_app
 from calendar_service.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import create
+from tests.htmltree import Node, csp, parse
 
 BASE = "https://agenda.example.org"
 PARIS = ZoneInfo("Europe/Paris")
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
-VOID = frozenset(
-    {
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    }
-)
-# Elements that make the browser fetch what their src/href names.
 LOADING = {"link": "href", "script": "src", "img": "src", "iframe": "src", "source": "src"}
 LOADING_MORE = ("video", "audio", "embed", "object", "frame", "portal")
 FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
@@ -86,116 +67,6 @@ HOSTILE_DESCRIPTION = (
     "![y](javascript:alert(6))"
 )
 HOSTILE_PLACE = "Chez \"Lulu\" <b>gras</b> & 'fils'"
-
-
-# --- a small DOM from html.parser --------------------------------------------------------------
-
-
-@dataclass
-class Node:
-    tag: str
-    attrs: dict[str, str | None]
-    parent: Node | None = None
-    children: list[Node | str] = field(default_factory=list)
-
-    def text(self) -> str:
-        return "".join(
-            c if isinstance(c, str) else "\n" if c.tag == "br" else c.text() for c in self.children
-        )
-
-    def words(self) -> str:
-        """The text with its white space (no-break spaces included) made single spaces."""
-        return " ".join(self.text().split())
-
-    def own_text(self) -> str:
-        """The text of this element alone, not of its children elements."""
-        return " ".join("".join(c for c in self.children if isinstance(c, str)).split())
-
-    def iter(self) -> list[Node]:
-        found = [self]
-        for child in self.children:
-            if isinstance(child, Node):
-                found.extend(child.iter())
-        return found
-
-    def all(self, tag: str) -> list[Node]:
-        return [n for n in self.iter() if n.tag == tag]
-
-    def by_class(self, name: str) -> list[Node]:
-        return [n for n in self.iter() if name in (n.attrs.get("class") or "").split()]
-
-    def by_id(self, ident: str) -> Node:
-        [node] = [n for n in self.iter() if n.attrs.get("id") == ident]
-        return node
-
-    def meta(self, key: str) -> str | None:
-        """The content of ``<meta property=key>`` or ``<meta name=key>``, at most one."""
-        found = [
-            m.attrs.get("content")
-            for m in self.all("meta")
-            if key in (m.attrs.get("property"), m.attrs.get("name"))
-        ]
-        assert len(found) <= 1, f"{len(found)} <meta> {key}"
-        return found[0] if found else None
-
-    def hrefs(self) -> list[str]:
-        return [a.attrs.get("href") or "" for a in self.all("a")]
-
-
-class _Builder(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.current = self.root
-        self.doctype = ""
-
-    def handle_decl(self, decl: str) -> None:
-        self.doctype = decl
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        names = [name for name, _ in attrs]
-        assert len(names) == len(set(names)), f"duplicate attribute in <{tag}>"
-        node = Node(tag, dict(attrs), self.current)
-        self.current.children.append(node)
-        if tag not in VOID:
-            self.current = node
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        assert tag not in VOID, f"end tag </{tag}>"
-        assert self.current.tag == tag, f"</{tag}> closes <{self.current.tag}>"
-        assert self.current.parent is not None
-        self.current = self.current.parent
-
-    def handle_data(self, data: str) -> None:
-        self.current.children.append(data)
-
-
-def parse(html: str, *, fragment: bool = False) -> Node:
-    """The page (or a fragment of HTML) as a tree; every element closed where it should be."""
-    builder = _Builder()
-    builder.feed(html)
-    builder.close()
-    assert builder.current is builder.root, f"<{builder.current.tag}> never closed"
-    if not fragment:
-        assert builder.doctype.lower() == "doctype html"
-    return builder.root
-
-
-# --- what every page of ours must be -----------------------------------------------------------
-
-
-def csp(header: str) -> dict[str, list[str]]:
-    directives: dict[str, list[str]] = {}
-    for part in header.split(";"):
-        words = part.split()
-        if words:
-            directives[words[0].lower()] = words[1:]
-    return directives
 
 
 def assert_strict_headers(response: Any, *, framed: bool = False) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
 import orjson
 from starlette.applications import Starlette
@@ -12,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -20,13 +21,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calendar_service.cache import RenderedCache, VersionClock
 from calendar_service.db.connection import Storage
 from calendar_service.digests import BlockCache
-from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError
+from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError, SignInRequired
 from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
 from calendar_service.web import (
     api,
+    editor_auth,
     embed,
     health,
     imports,
@@ -78,8 +80,16 @@ def error_page(request: Request, error: ServiceError) -> Response:
     )
 
 
+def sign_in_redirect(request: Request) -> Response:
+    """A browser asking for an editor page without a session is sent to sign in, then back."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/editor/login?{urlencode({'next': here})}", status_code=303)
+
+
 async def _service_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ServiceError)
+    if isinstance(exc, SignInRequired) and wants_page(request):
+        return sign_in_redirect(request)
     if wants_page(request):
         return error_page(request, exc)
     return problem_response(exc)
@@ -154,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
             *health.routes,
             *embed.routes,
             *pages.routes,
+            *editor_auth.routes,
             Mount("/static", StaticFiles(packages=[("calendar_service", "static")])),
         ],
         middleware=[

@@ -1,4 +1,4 @@
-"""The ``calendar-service`` command: serve, migrate, tokens, demo data, import, export, feeds
+"""The ``calendar-service`` command: serve, migrate, tokens, users, demo data, import, export, feeds
 check and newsletter digests."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import click
 import orjson
 from pydantic import ValidationError
 
+from calendar_service.db import accounts as account_store
 from calendar_service.db import events as store
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage, migrate
@@ -172,6 +173,55 @@ def token_revoke(ctx: click.Context, token_id: int) -> None:
     if not done:
         raise click.ClickException(f"no active token {token_id}")
     click.echo(f"revoked token {token_id}", err=True)
+
+
+@main.group()
+def user() -> None:
+    """Create and list the accounts of the editor pages."""
+
+
+def read_new_password() -> str:
+    """A new password: asked twice without echo on a terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        entered: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+        return entered
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@user.command("create")
+@click.option("--email", required=True, help="The address the person signs in with.")
+@click.option("--role", type=click.Choice(token_store.ROLES), default="editor", show_default=True)
+@click.pass_context
+def user_create(ctx: click.Context, email: str, role: token_store.Role) -> None:
+    """Create an account; the password is asked for (or read from standard input)."""
+    settings = _settings(ctx.find_root())
+    try:
+        address = account_store.normalise_email(email)
+    except ServiceError as exc:
+        raise click.ClickException(f"{email!r} is not an e-mail address") from exc
+    password = read_new_password()
+    problem = account_store.password_problem(password)
+    if problem:
+        raise click.ClickException(problem)
+    try:
+        created = run_with_storage(
+            settings,
+            lambda s: account_store.create_user(s, email=address, password=password, role=role),
+        )
+    except ServiceError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"created {created.role} account {created.id} for {created.email}", err=True)
+
+
+@user.command("list")
+@click.pass_context
+def user_list(ctx: click.Context) -> None:
+    """List accounts (never their passwords)."""
+    found = run_with_storage(_settings(ctx.find_root()), account_store.list_users)
+    for u in found:
+        state = "disabled" if u.disabled_us else "active"
+        click.echo(f"{u.id}\t{u.role}\t{state}\t{u.email}")
 
 
 @main.command()

@@ -52,6 +52,12 @@ class Unauthorized(ServiceError):
     slug = "unauthorized"
 
 
+class SignInRequired(Unauthorized):
+    """An editor page asked for without a signed-in session; browsers are sent to sign in."""
+
+    title = "Sign-in required"
+
+
 class Forbidden(ServiceError):
     """A known token whose role may not do this."""
 

@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     max_window_days: int = Field(
         800, ge=1, description="Longest from/to window /api/occurrences expands, in days."
     )
+    session_days: int = Field(
+        14, ge=1, le=365, description="Days an editor stays signed in without signing in again."
+    )
 
     @field_validator("default_timezone")
     @classmethod

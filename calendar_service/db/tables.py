@@ -111,3 +111,41 @@ service_state = sa.Table(
     sa.Column("key", sa.String(40), primary_key=True),
     sa.Column("value", sa.BigInteger, nullable=False),
 )
+
+# People who sign in to the editor pages; e-mails are stored lower-cased.
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("password_changed_us", sa.BigInteger, nullable=False),
+    sa.Column("disabled_us", sa.BigInteger, nullable=True),
+)
+
+# Signed-in browsers: the id is the SHA-256 of the cookie's 256-bit token, never the token.
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("last_seen_us", sa.BigInteger, nullable=False),
+    sa.Column("expires_us", sa.BigInteger, nullable=False),
+    sa.Column("csrf_secret", sa.String(64), nullable=False),
+    sa.Column("user_agent", sa.String(200), nullable=True),
+    sa.Index("ix_sessions_user_id", "user_id"),
+    sa.Index("ix_sessions_expires_us", "expires_us"),
+)
+
+# Failed sign-ins, keyed "account:<email>" or "address:<ip>", counted over a recent window.
+sign_in_failures = sa.Table(
+    "sign_in_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_sign_in_failures_key_at_us", "key", "at_us"),
+)

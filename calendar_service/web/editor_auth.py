@@ -1,0 +1,327 @@
+"""Signing in to the editor pages: sign-in (slowed and limited per account and per address),
+sign-out, password change, and the signed-in landing page."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from calendar_service.db import accounts
+from calendar_service.db.connection import Storage
+from calendar_service.db.events import now_us
+from calendar_service.errors import ServiceError
+from calendar_service.settings import Settings
+from calendar_service.web.html import PAGE_HEADERS, render_page, ui_language
+from calendar_service.web.sessions import (
+    CSRF_FIELD,
+    clear_session_cookie,
+    csrf_token,
+    login_nonce,
+    read_form,
+    require_session,
+    safe_next,
+    set_login_nonce,
+    set_session_cookie,
+)
+
+FAILURE_WINDOW_US = 15 * 60 * 1_000_000
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+NO_STORE = {**PAGE_HEADERS, "Cache-Control": "no-store"}
+
+WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "login_title": "Connexion",
+        "login_lead": "Espace de l'équipe qui publie l'agenda.",
+        "email": "Adresse e-mail",
+        "password": "Mot de passe",
+        "sign_in": "Se connecter",
+        "sign_out": "Se déconnecter",
+        "failed": "Adresse e-mail ou mot de passe incorrect.",
+        "limited": "Trop de tentatives de connexion ont échoué. Réessayez dans {minutes} min.",
+        "need_email": "Indiquez votre adresse e-mail.",
+        "need_password": "Indiquez votre mot de passe.",
+        "home_title": "Espace éditeur",
+        "hello": "Bonjour, {email}",
+        "role_editor": "Vous êtes éditeur ou éditrice.",
+        "role_admin": "Vous êtes administrateur ou administratrice.",
+        "change_password": "Changer de mot de passe",
+        "password_title": "Changer de mot de passe",
+        "current_password": "Mot de passe actuel",
+        "new_password": "Nouveau mot de passe",
+        "new_password_help": "Au moins {n} caractères ; une phrase facile à retenir convient.",
+        "new_password_again": "Nouveau mot de passe, une seconde fois",
+        "save_password": "Enregistrer le mot de passe",
+        "wrong_current": "Ce n'est pas votre mot de passe actuel.",
+        "too_short": "Le mot de passe doit avoir au moins {n} caractères.",
+        "too_long": "Le mot de passe est trop long.",
+        "mismatch": "Les deux saisies du nouveau mot de passe diffèrent.",
+        "password_changed": "Mot de passe changé. Vos autres sessions ont été fermées.",
+        "back": "Retour à l'espace éditeur",
+    },
+    "en": {
+        "login_title": "Sign in",
+        "login_lead": "For the team that publishes the calendar.",
+        "email": "E-mail address",
+        "password": "Password",
+        "sign_in": "Sign in",
+        "sign_out": "Sign out",
+        "failed": "Wrong e-mail address or password.",
+        "limited": "Too many failed sign-ins. Try again in {minutes} min.",
+        "need_email": "Enter your e-mail address.",
+        "need_password": "Enter your password.",
+        "home_title": "Editor space",
+        "hello": "Hello, {email}",
+        "role_editor": "You are an editor.",
+        "role_admin": "You are an administrator.",
+        "change_password": "Change password",
+        "password_title": "Change password",
+        "current_password": "Current password",
+        "new_password": "New password",
+        "new_password_help": "At least {n} characters; an easy-to-remember sentence is fine.",
+        "new_password_again": "New password, once more",
+        "save_password": "Save the password",
+        "wrong_current": "This is not your current password.",
+        "too_short": "The password must have at least {n} characters.",
+        "too_long": "The password is too long.",
+        "mismatch": "The two entries of the new password differ.",
+        "password_changed": "Password changed. Your other sessions have been ended.",
+        "back": "Back to the editor space",
+    },
+}
+
+
+async def slow_down(failures: int) -> None:
+    """Wait a little longer after each failed sign-in (tests replace this)."""
+    await asyncio.sleep(min(0.2 * failures, 2.0))
+
+
+def _ui(request: Request) -> tuple[str, str]:
+    """The page's language and the query that keeps it in links and form actions."""
+    settings: Settings = request.app.state.settings
+    ui = ui_language(request.query_params.get("lang"), settings)
+    return ui, "" if ui == settings.default_language else f"?lang={ui}"
+
+
+def refusal(request: Request, error: ServiceError) -> Response:
+    """A refused form: always an HTML page naming the problem, whatever the client accepts."""
+    ui, _ = _ui(request)
+    return render_page(request, "pages/error.html", {"error": error, "ui": ui}, status=error.status)
+
+
+def _login_page(
+    request: Request,
+    *,
+    nonce: str,
+    email: str = "",
+    next_path: str = "/editor",
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    ui, lang_query = _ui(request)
+    settings: Settings = request.app.state.settings
+    response = render_page(
+        request,
+        "pages/login.html",
+        {
+            "ui": ui,
+            "w": WORDS[ui],
+            "lang_query": lang_query,
+            "csrf_field": CSRF_FIELD,
+            "csrf": csrf_token(settings, nonce, purpose="login"),
+            "email": email,
+            "next": next_path,
+            "errors": errors or {},
+            "message": message,
+        },
+        status=status,
+        headers={**NO_STORE, **(headers or {})},
+    )
+    set_login_nonce(response, settings, nonce)
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    nonce, _ = login_nonce(request)
+    return _login_page(request, nonce=nonce, next_path=safe_next(request.query_params.get("next")))
+
+
+async def _limited_for(storage: Storage, keys: list[tuple[str, int]]) -> int | None:
+    """Seconds until the sign-ins of the first limited key are allowed again, or ``None``."""
+    now = now_us()
+    for key, limit in keys:
+        count, first = await accounts.recent_failures(
+            storage, key=key, since_us=now - FAILURE_WINDOW_US
+        )
+        if count >= limit and first is not None:
+            return max(1, math.ceil((first + FAILURE_WINDOW_US - now) / 1_000_000))
+    return None
+
+
+async def login(request: Request) -> Response:
+    nonce, new = login_nonce(request)
+    try:
+        form = await read_form(request, secret=None if new else nonce, purpose="login")
+    except ServiceError as exc:
+        return refusal(request, exc)
+    ui, _ = _ui(request)
+    w = WORDS[ui]
+    email = form.get("email", "").strip()[:254]
+    password = form.get("password", "")
+    next_path = safe_next(form.get("next"))
+    errors = {}
+    if not email:
+        errors["email"] = w["need_email"]
+    if not password:
+        errors["password"] = w["need_password"]
+    if errors:
+        return _login_page(
+            request, nonce=nonce, email=email, next_path=next_path, errors=errors, status=400
+        )
+    storage: Storage = request.app.state.storage
+    settings: Settings = request.app.state.settings
+    address = request.client.host if request.client else "unknown"
+    account_key, address_key = f"account:{email.lower()}", f"address:{address}"
+    wait = await _limited_for(storage, [(account_key, ACCOUNT_LIMIT), (address_key, ADDRESS_LIMIT)])
+    if wait is not None:
+        return _login_page(
+            request,
+            nonce=nonce,
+            email=email,
+            next_path=next_path,
+            message=w["limited"].format(minutes=math.ceil(wait / 60)),
+            status=429,
+            headers={"Retry-After": str(wait)},
+        )
+    user = await accounts.check_password(storage, email=email, password=password)
+    if user is None:
+        await accounts.record_failure(
+            storage, keys=[account_key, address_key], older_than_us=now_us() - FAILURE_WINDOW_US
+        )
+        failures, _ = await accounts.recent_failures(
+            storage, key=account_key, since_us=now_us() - FAILURE_WINDOW_US
+        )
+        await slow_down(failures)
+        return _login_page(
+            request, nonce=nonce, email=email, next_path=next_path, message=w["failed"], status=400
+        )
+    await accounts.clear_failures(storage, key=account_key)
+    _, token = await accounts.create_session(
+        storage,
+        user_id=user.id,
+        lifetime_s=settings.session_days * 86_400,
+        user_agent=request.headers.get("user-agent"),
+    )
+    response = RedirectResponse(next_path, status_code=303)
+    set_session_cookie(response, settings, token)
+    return response
+
+
+async def logout(request: Request) -> Response:
+    session, _ = await require_session(request)
+    try:
+        await read_form(request, secret=session.csrf_secret, purpose="session")
+    except ServiceError as exc:
+        return refusal(request, exc)
+    settings: Settings = request.app.state.settings
+    await accounts.end_session(request.app.state.storage, session_id=session.id)
+    _, lang_query = _ui(request)
+    response = RedirectResponse(f"/editor/login{lang_query}", status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+async def editor_home(request: Request) -> Response:
+    session, user = await require_session(request)
+    ui, lang_query = _ui(request)
+    settings: Settings = request.app.state.settings
+    return render_page(
+        request,
+        "pages/editor.html",
+        {
+            "ui": ui,
+            "w": WORDS[ui],
+            "lang_query": lang_query,
+            "user": user,
+            "csrf_field": CSRF_FIELD,
+            "csrf": csrf_token(settings, session.csrf_secret, purpose="session"),
+        },
+        headers=NO_STORE,
+    )
+
+
+def _password_page(
+    request: Request,
+    session: accounts.Session,
+    *,
+    errors: dict[str, str] | None = None,
+    done: bool = False,
+    status: int = 200,
+) -> Response:
+    ui, lang_query = _ui(request)
+    settings: Settings = request.app.state.settings
+    w = WORDS[ui]
+    return render_page(
+        request,
+        "pages/password.html",
+        {
+            "ui": ui,
+            "w": w,
+            "lang_query": lang_query,
+            "help": w["new_password_help"].format(n=accounts.MIN_PASSWORD_LENGTH),
+            "errors": errors or {},
+            "done": done,
+            "csrf_field": CSRF_FIELD,
+            "csrf": csrf_token(settings, session.csrf_secret, purpose="session"),
+        },
+        status=status,
+        headers=NO_STORE,
+    )
+
+
+async def password_page(request: Request) -> Response:
+    session, _ = await require_session(request)
+    return _password_page(request, session)
+
+
+async def change_password(request: Request) -> Response:
+    session, user = await require_session(request)
+    try:
+        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+    except ServiceError as exc:
+        return refusal(request, exc)
+    ui, _ = _ui(request)
+    w = WORDS[ui]
+    storage: Storage = request.app.state.storage
+    current = form.get("current_password", "")
+    new = form.get("new_password", "")
+    again = form.get("new_password_again", "")
+    errors = {}
+    if await accounts.check_password(storage, email=user.email, password=current) is None:
+        errors["current_password"] = w["wrong_current"]
+    if len(new) < accounts.MIN_PASSWORD_LENGTH:
+        errors["new_password"] = w["too_short"].format(n=accounts.MIN_PASSWORD_LENGTH)
+    elif accounts.password_problem(new):
+        errors["new_password"] = w["too_long"]
+    elif new != again:
+        errors["new_password_again"] = w["mismatch"]
+    if errors:
+        return _password_page(request, session, errors=errors, status=400)
+    await accounts.set_password(storage, user_id=user.id, password=new, keep_session=session.id)
+    return _password_page(request, session, done=True)
+
+
+routes = [
+    Route("/editor", editor_home, methods=["GET"]),
+    Route("/editor/login", login_page, methods=["GET"]),
+    Route("/editor/login", login, methods=["POST"]),
+    Route("/editor/logout", logout, methods=["POST"]),
+    Route("/editor/password", password_page, methods=["GET"]),
+    Route("/editor/password", change_password, methods=["POST"]),
+]

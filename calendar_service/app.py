@@ -21,7 +21,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from calendar_service.cache import RenderedCache, VersionClock
 from calendar_service.db.connection import Storage
 from calendar_service.digests import BlockCache
-from calendar_service.errors import MethodNotAllowed, NotFound, ServiceError, SignInRequired
+from calendar_service.errors import (
+    MethodNotAllowed,
+    NotFound,
+    ServiceError,
+    SignInRequired,
+    TooManyRequests,
+)
 from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
@@ -36,6 +42,7 @@ from calendar_service.web import (
     openapi,
     pages,
     preview,
+    proposals,
     syndication,
 )
 from calendar_service.web import feeds as feeds_web
@@ -48,7 +55,9 @@ READ_METHODS = ("GET", "HEAD")
 
 def problem_response(error: ServiceError) -> Response:
     """The one error body of the service: RFC 9457 problem+json."""
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else {}
+    if isinstance(error, TooManyRequests):
+        headers["Retry-After"] = str(error.retry_after)
     return Response(
         orjson.dumps(error.problem()),
         status_code=error.status,
@@ -155,6 +164,7 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=[
             *api.routes,
+            *proposals.routes,
             *imports.routes,
             *feeds_web.routes,
             *preview.routes,

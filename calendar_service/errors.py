@@ -114,6 +114,18 @@ class UnsupportedMediaType(ServiceError):
     slug = "unsupported-media-type"
 
 
+class TooManyRequests(ServiceError):
+    """Too many requests from one address; ``retry_after`` seconds until the next is accepted."""
+
+    status = 429
+    title = "Too many requests"
+    slug = "too-many-requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
 class ValidationFailed(ServiceError):
     """The body or the parameters were read but do not make a valid request."""
 

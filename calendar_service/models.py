@@ -239,6 +239,14 @@ class EventIn(Strict):
         return list(dict.fromkeys(value))
 
 
+class Proposer(Strict):
+    """Who proposes an event (POST /api/proposals): seen by editors only, never published."""
+
+    name: PlainText | None = Field(None, max_length=200)
+    email: Email | None = None
+    message: PlainText | None = Field(None, max_length=2_000, description="A word to the editors.")
+
+
 # --- output models: documented in the OpenAPI document and checked against responses -------
 
 Text = str | dict[str, str]

@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1_000, description="Largest request body accepted, in bytes (413 beyond)."
     )
+    max_proposal_bytes: int = Field(
+        20_000, ge=1_000, description="Largest body POST /api/proposals accepts, in bytes."
+    )
+    proposals_per_hour: int = Field(
+        5, ge=1, le=10_000, description="Proposals one client address may send per rolling hour."
+    )
     max_import_bytes: int = Field(
         20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
     )

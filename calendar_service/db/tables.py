@@ -149,3 +149,27 @@ sign_in_failures = sa.Table(
     sa.Column("at_us", sa.BigInteger, nullable=False),
     sa.Index("ix_sign_in_failures_key_at_us", "key", "at_us"),
 )
+
+# Who proposed a pending event (POST /api/proposals): for editors only, never published.
+proposals = sa.Table(
+    "proposals",
+    metadata,
+    sa.Column(
+        "event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("message", sa.Text, nullable=True),
+    sa.Column("address", sa.String(100), nullable=False),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+)
+
+# Proposals accepted per client address, counted over a rolling hour (the rate limit).
+proposal_log = sa.Table(
+    "proposal_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("address", sa.String(100), nullable=False),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Index("ix_proposal_log_address_at_us", "address", "at_us"),
+)

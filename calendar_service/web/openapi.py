@@ -20,6 +20,7 @@ from calendar_service.models import (
     OccurrenceOut,
     OccurrencePage,
     Problem,
+    Proposer,
     Tombstone,
 )
 from calendar_service.vocabulary import CATEGORIES, STATUSES
@@ -162,6 +163,39 @@ IMPORT_REPORT = {
 SECURED: list[dict[str, list[str]]] = [{"bearer": []}]
 
 
+PROPOSAL_ACCEPTED = {
+    "type": "object",
+    "required": ["status", "message"],
+    "properties": {"status": {"const": "pending"}, "message": {"type": "string"}},
+}
+
+
+def _proposal_schema(event_in: dict[str, Any]) -> dict[str, Any]:
+    """An event as the public proposes it: no uid, slug, status or state; who proposes it, and
+    the honeypot field that people leave empty."""
+    properties = {
+        name: value
+        for name, value in event_in["properties"].items()
+        if name not in ("uid", "slug", "status", "state")
+    }
+    properties["proposer"] = {
+        **_ref("Proposer"),
+        "description": "Who proposes the event; seen by the editors only.",
+    }
+    properties["website"] = {
+        "type": "string",
+        "maxLength": 0,
+        "description": "Leave empty (a field hidden from people; robots fill it).",
+    }
+    return {
+        **event_in,
+        "title": "ProposalIn",
+        "description": "An event proposed by anyone; it stays pending until an editor "
+        "publishes it.",
+        "properties": properties,
+    }
+
+
 @functools.cache
 def openapi_document() -> dict[str, Any]:
     """The whole document; built once per process."""
@@ -175,9 +209,11 @@ def openapi_document() -> dict[str, Any]:
             (OccurrencePage, "serialization"),
             (Category, "serialization"),
             (Problem, "serialization"),
+            (Proposer, "validation"),
         ],
         ref_template=REF,
     )
+    schemas["$defs"]["ProposalIn"] = _proposal_schema(schemas["$defs"]["EventIn"])
     paths: dict[str, Any] = {
         "/api/events": {
             "get": {
@@ -216,6 +252,27 @@ def openapi_document() -> dict[str, Any]:
                     **ERRORS_WRITE,
                 },
             },
+        },
+        "/api/proposals": {
+            "post": {
+                "summary": "Propose an event (no token): it waits, pending, for an editor",
+                "description": "The event is stored with state `pending` and shown nowhere "
+                "until an editor publishes it (`PATCH /api/events/{key}` with "
+                '`{"state": "published"}`). Sending `uid`, `slug`, `status` or `state` is '
+                "refused (422). At most `proposals_per_hour` proposals an hour per address.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": _ref("ProposalIn")}},
+                },
+                "responses": {
+                    "202": _json("Received; it will be reviewed.", PROPOSAL_ACCEPTED),
+                    "400": ERRORS_WRITE["400"],
+                    "413": _problem("The body is over `max_proposal_bytes`."),
+                    "415": ERRORS_WRITE["415"],
+                    "422": _problem("The proposal is not valid; `errors` names each field."),
+                    "429": _problem("Too many proposals from this address; see Retry-After."),
+                },
+            }
         },
         "/api/occurrences": {
             "get": {

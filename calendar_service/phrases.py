@@ -75,17 +75,9 @@ def date_phrase(
         return _span_of_days(first, last, lang)
     assert isinstance(start, datetime)
     day = _day(start.date(), lang)
-    at = "à" if lang == "fr" else "at"
-    if end is None or end == start:
-        return f"{day} {at} {clock(start.time(), lang)}"
+    if end is None or end == start or _one_day(start, end, all_day=False):
+        return day + _hours(start, end if isinstance(end, datetime) else None, lang)
     assert isinstance(end, datetime)
-    overnight = end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
-    if end.date() == start.date() or overnight:
-        if lang == "fr":
-            night = " (dans la nuit)" if overnight and end.time() != time(0) else ""
-            return f"{day} de {clock(start.time(), lang)} à {clock(end.time(), lang)}{night}"
-        night = " (overnight)" if overnight and end.time() != time(0) else ""
-        return f"{day}, {clock(start.time(), lang)} to {clock(end.time(), lang)}{night}"
     if lang == "fr":
         return (
             f"du {day} à {clock(start.time(), lang)} "
@@ -191,6 +183,7 @@ def _more(until: date, lang: str) -> str:
 
 
 def _one_day(start: date | datetime, end: date | datetime | None, *, all_day: bool) -> bool:
+    """Whether an occurrence is told as one day: the same day, or ending in the night."""
     if end is None:
         return True
     if all_day:
@@ -198,25 +191,25 @@ def _one_day(start: date | datetime, end: date | datetime | None, *, all_day: bo
         last = end.date() if isinstance(end, datetime) else end
         return last <= first
     assert isinstance(start, datetime) and isinstance(end, datetime)
-    overnight = end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
-    return end.date() == start.date() or overnight
+    return end.date() == start.date() or _overnight(start, end)
+
+
+def _overnight(start: datetime, end: datetime) -> bool:
+    return end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
 
 
 def _hours(start: datetime, end: datetime | None, lang: str) -> str:
+    """ " à 18 h 30", " de 18 h 30 à 22 h (dans la nuit)"; English " at 6.30 pm", ", 6.30 pm
+    to 10 pm (overnight)". A night ending at midnight says nothing more than "minuit"."""
     if end is None or end == start:
-        return (
-            f" à {clock(start.time(), lang)}"
-            if lang == "fr"
-            else f" at {clock(start.time(), lang)}"
-        )
-    night = end.date() > start.date() and end.time() != time(0)
+        at = "à" if lang == "fr" else "at"
+        return f" {at} {clock(start.time(), lang)}"
+    night = _overnight(start, end) and end.time() != time(0)
     if lang == "fr":
-        return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}" + (
-            " (dans la nuit)" if night else ""
-        )
-    return f", {clock(start.time(), lang)} to {clock(end.time(), lang)}" + (
-        " (overnight)" if night else ""
-    )
+        note = " (dans la nuit)" if night else ""
+        return f" de {clock(start.time(), lang)} à {clock(end.time(), lang)}{note}"
+    note = " (overnight)" if night else ""
+    return f", {clock(start.time(), lang)} to {clock(end.time(), lang)}{note}"
 
 
 def zone_note(zone_name: str, default_zone: str, lang: str) -> str:

@@ -239,17 +239,26 @@ async def _window(
                 sa.or_(p.c.end_ts > from_ts, p.c.start_ts >= from_ts),
             )
         )
+    # Rows repeat an event once per occurrence: its document is decoded once.
+    records: dict[int, StoredEvent] = {}
+
+    def occurrence(row: Any) -> StoredOccurrence:
+        record = records.get(row["id"])
+        if record is None:
+            record = records[row["id"]] = record_from_row(row)
+        return StoredOccurrence(record, row["o_start"], row["o_end"])
+
     rows = await storage.fetch_all(
         sa.select(*columns).where(*short).order_by(*order).limit(limit + 1)
     )
-    found = [StoredOccurrence(record_from_row(r), r["o_start"], r["o_end"]) for r in rows]
+    found = [occurrence(r) for r in rows]
 
     # Long occurrences are few: read all of those in the window, and cut at the cursor here.
     # No ORDER BY: it would steer SQLite away from the partial index; they are sorted below.
     rows = await storage.fetch_all(
         sa.select(*columns).where(*base, o.c.long == sa.true(), o.c.end_ts > from_ts)
     )
-    others = [StoredOccurrence(record_from_row(r), r["o_start"], r["o_end"]) for r in rows]
+    others = [occurrence(r) for r in rows]
 
     unexpanded = await storage.fetch_all(
         sa.select(events).where(

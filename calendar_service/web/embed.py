@@ -22,7 +22,7 @@ from calendar_service.render.pages import occurrence_item
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.html import EMBED_HEADERS, LANGUAGE_NAMES, render_page, upcoming
-from calendar_service.web.inputs import feed_filter, named_feed
+from calendar_service.web.inputs import feed_filter, named_feed, within
 
 LAYOUTS = ("list", "compact", "cards")
 # What a host page adds, if it wants the iframe to take the height of its content.
@@ -172,13 +172,11 @@ class EmbedChoices:
 
     def narrow(self, flt: EventFilter) -> EventFilter:
         """A feed's filter narrowed by the chosen category and tag (never widened)."""
-        if self.category:
-            inside = not flt.categories or self.category in flt.categories
-            flt.categories = [self.category] if inside else ["(none)"]
-        if self.tag:
-            inside = not flt.tags or self.tag in flt.tags
-            flt.tags = [self.tag] if inside else ["(none)"]
-        return flt
+        return within(
+            flt,
+            categories=[self.category] if self.category else [],
+            tags=[self.tag] if self.tag else [],
+        )
 
     def query(self, **extra: str) -> str:
         values = {

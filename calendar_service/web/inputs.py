@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -162,9 +163,25 @@ def feed_filter(feed: FeedDefinition) -> EventFilter:
 
 def narrow(flt: EventFilter, reader: QueryReader) -> EventFilter:
     """A feed's filter narrowed by the request's ``category``, ``tag``, ``q`` and ``status``."""
-    categories = reader.choices("category", CATEGORIES)
-    statuses = reader.choices("status", STATUSES)
-    tags = [t.lower() for t in reader.choices("tag", None)]
+    narrowed = within(
+        flt,
+        categories=reader.choices("category", CATEGORIES),
+        statuses=reader.choices("status", STATUSES),
+        tags=[t.lower() for t in reader.choices("tag", None)],
+    )
+    narrowed.q = reader.text("q") or ""
+    return narrowed
+
+
+def within(
+    flt: EventFilter,
+    *,
+    categories: Sequence[str] = (),
+    statuses: Sequence[str] = (),
+    tags: Sequence[str] = (),
+) -> EventFilter:
+    """``flt`` narrowed to the asked values, never widened: asking for what the feed leaves out
+    finds nothing."""
     if categories:
         flt.categories = [c for c in categories if not flt.categories or c in flt.categories]
         if not flt.categories:
@@ -176,6 +193,5 @@ def narrow(flt: EventFilter, reader: QueryReader) -> EventFilter:
             # Both must hold: the feed's tags and the asked ones; keep the asked ones inside.
             flt.tags = [t for t in tags if t in flt.tags] or ["(none)"]
         else:
-            flt.tags = tags
-    flt.q = reader.text("q") or ""
+            flt.tags = list(tags)
     return flt

@@ -34,7 +34,10 @@ from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
 from calendar_service.web import (
     api,
+    editor_admin,
     editor_auth,
+    editor_events,
+    editor_proposals,
     embed,
     health,
     imports,
@@ -43,6 +46,7 @@ from calendar_service.web import (
     pages,
     preview,
     proposals,
+    proposer,
     syndication,
 )
 from calendar_service.web import feeds as feeds_web
@@ -175,6 +179,10 @@ def create_app(settings: Settings) -> Starlette:
             *embed.routes,
             *pages.routes,
             *editor_auth.routes,
+            *editor_events.routes,
+            *editor_proposals.routes,
+            *editor_admin.routes,
+            *proposer.routes,
             Mount("/static", StaticFiles(packages=[("calendar_service", "static")])),
         ],
         middleware=[

@@ -162,6 +162,11 @@ proposals = sa.Table(
     sa.Column("message", sa.Text, nullable=True),
     sa.Column("address", sa.String(100), nullable=False),
     sa.Column("created_us", sa.BigInteger, nullable=False),
+    # An editor's decision: "accepted" or "refused", when, by whom, and the word to the proposer.
+    sa.Column("decision", sa.String(16), nullable=True),
+    sa.Column("decided_us", sa.BigInteger, nullable=True),
+    sa.Column("decided_by", sa.String(254), nullable=True),
+    sa.Column("reply", sa.Text, nullable=True),
 )
 
 # Proposals accepted per client address, counted over a rolling hour (the rate limit).
@@ -172,4 +177,20 @@ proposal_log = sa.Table(
     sa.Column("address", sa.String(100), nullable=False),
     sa.Column("at_us", sa.BigInteger, nullable=False),
     sa.Index("ix_proposal_log_address_at_us", "address", "at_us"),
+)
+
+# Who changed what and when, per event: ``actor`` is a user's e-mail, "token:<name>",
+# "proposal" or "import:<feed>"; ``changes`` is a JSON list of changed fields.
+event_history = sa.Table(
+    "event_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "event_id", sa.Integer, sa.ForeignKey("events.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("at_us", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(300), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("changes", sa.Text, nullable=False),
+    sa.Index("ix_event_history_event_id_at_us", "event_id", "at_us"),
 )

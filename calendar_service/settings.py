@@ -91,6 +91,23 @@ class Settings(BaseSettings):
     session_days: int = Field(
         14, ge=1, le=365, description="Days an editor stays signed in without signing in again."
     )
+    smtp_host: str | None = Field(
+        None, description="SMTP server that sends the proposals' e-mails (empty: no e-mail)."
+    )
+    smtp_port: int = Field(587, ge=1, le=65_535, description="Port of the SMTP server.")
+    smtp_username: str | None = Field(
+        None, description="User name on the SMTP server (empty: no sign-in)."
+    )
+    smtp_password: str | None = Field(None, description="Password on the SMTP server.")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "starttls", description="'starttls', 'tls' (implicit, often port 465) or 'none'."
+    )
+    mail_from: str = Field(
+        "agenda@example.org", description="Sender address of the e-mails the service sends."
+    )
+    notify_editors: bool = Field(
+        True, description="E-mail every active editor when a proposal arrives (needs SMTP)."
+    )
 
     @field_validator("default_timezone")
     @classmethod
@@ -112,6 +129,11 @@ class Settings(BaseSettings):
         if parts.path.lower().endswith((".svg", ".webp", ".avif")):
             raise ValueError("brand_logo_url must be a PNG, JPEG or GIF: Outlook shows no other")
         return value
+
+    @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @field_validator("templates_dir", mode="before")
     @classmethod

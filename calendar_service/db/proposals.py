@@ -1,16 +1,30 @@
-"""Proposals from the public: who proposed a pending event, and the per-address rate log."""
+"""Proposals from the public: who proposed a pending event, the per-address rate log, and the
+editors' decisions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from calendar_service.db.connection import Storage
-from calendar_service.db.events import now_us
-from calendar_service.db.tables import proposal_log, proposals
+from calendar_service.db.events import StoredEvent, now_us, record_from_row
+from calendar_service.db.tables import events, proposal_log, proposals
 
 HOUR_US = 3_600 * 1_000_000
+# The proposals' columns a ``Proposal`` carries besides its event.
+PROPOSAL_COLUMNS = (
+    "name",
+    "email",
+    "message",
+    "created_us",
+    "decision",
+    "decided_us",
+    "decided_by",
+    "reply",
+)
 
 
 async def recent_proposals(
@@ -61,3 +75,65 @@ async def count_proposals(storage: Storage) -> tuple[int, int]:
     kept = await storage.fetch_val(sa.select(sa.func.count()).select_from(proposals))
     logged = await storage.fetch_val(sa.select(sa.func.count()).select_from(proposal_log))
     return int(kept), int(logged)
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A proposed event with who proposed it and, once decided, the editor's decision."""
+
+    event: StoredEvent
+    name: str | None
+    email: str | None
+    message: str | None
+    created_us: int
+    decision: str | None
+    decided_us: int | None
+    decided_by: str | None
+    reply: str | None
+
+
+def _proposal(row: Mapping[str, Any]) -> Proposal:
+    return Proposal(event=record_from_row(row), **{k: row[f"p_{k}"] for k in PROPOSAL_COLUMNS})
+
+
+def _with_event() -> sa.Select[Any]:
+    columns = [proposals.c[name].label(f"p_{name}") for name in PROPOSAL_COLUMNS]
+    return sa.select(events, *columns).join(events, events.c.id == proposals.c.event_id)
+
+
+async def pending_proposals(storage: Storage, *, limit: int = 200) -> list[Proposal]:
+    """The proposals waiting for an editor (the event still pending), oldest first."""
+    query = (
+        _with_event()
+        .where(
+            events.c.state == "pending",
+            events.c.deleted_us.is_(None),
+            proposals.c.decision.is_(None),
+        )
+        .order_by(proposals.c.created_us, proposals.c.event_id)
+        .limit(limit)
+    )
+    return [_proposal(row) for row in await storage.fetch_all(query)]
+
+
+async def decided_proposals(storage: Storage, *, limit: int = 20) -> list[Proposal]:
+    """The last ``limit`` proposals an editor accepted or refused, latest first."""
+    query = (
+        _with_event()
+        .where(proposals.c.decision.is_not(None))
+        .order_by(proposals.c.decided_us.desc(), proposals.c.event_id.desc())
+        .limit(limit)
+    )
+    return [_proposal(row) for row in await storage.fetch_all(query)]
+
+
+async def record_decision(
+    storage: Storage, *, event_id: int, decision: str, by: str, reply: str | None = None
+) -> None:
+    """Write an editor's ``decision`` ("accepted" or "refused") on the proposal of
+    ``event_id``, with the word sent to the proposer."""
+    await storage.execute(
+        proposals.update()
+        .where(proposals.c.event_id == event_id)
+        .values(decision=decision, decided_us=now_us(), decided_by=by, reply=reply)
+    )

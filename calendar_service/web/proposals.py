@@ -2,7 +2,8 @@
 
 Defences against spam: a honeypot field (``website``) that people leave empty, a small body
 limit, and a rate limit per client address counted in the database (so it holds across
-processes). A pending proposal is never shown publicly until an editor publishes it.
+processes). A pending proposal is never shown publicly until an editor publishes it. The public
+form (``web/proposer.py``) stores proposals through the same ``submit_proposal``.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import math
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calendar_service import editing, mail
+from calendar_service.db import accounts
 from calendar_service.db import events as store
 from calendar_service.db import proposals as proposal_store
 from calendar_service.db.connection import Storage
 from calendar_service.errors import TooManyRequests, ValidationFailed, validation_errors
-from calendar_service.models import Proposer
+from calendar_service.models import EventIn, Proposer
 from calendar_service.normalise import parse_event
-from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.inputs import read_json
@@ -66,21 +69,8 @@ def _proposer(data: dict[str, Any]) -> dict[str, Any]:
     return proposer.model_dump(exclude_none=True)
 
 
-async def create_proposal(request: Request) -> Response:
-    settings: Settings = request.app.state.settings
-    storage: Storage = request.app.state.storage
-    data = await read_json(request, max_bytes=settings.max_proposal_bytes)
-    if isinstance(data, dict) and data.get(HONEYPOT) not in (None, ""):
-        # A robot filled the hidden field: answer as if accepted, and keep nothing.
-        return json_response(ACCEPTED, 202)
-    address = client_address(request)
-    await _check_rate(storage, settings, address)
-    if not isinstance(data, dict):
-        raise ValidationFailed(
-            "a proposal is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
-        )
-    data = dict(data)
-    data.pop(HONEYPOT, None)
+def refuse_editor_fields(data: dict[str, Any]) -> None:
+    """A proposal may not set what only editors set (422 naming each field)."""
     refused = [
         {"field": name, "message": "set by the editors, not in a proposal"}
         for name in EDITOR_FIELDS
@@ -88,21 +78,91 @@ async def create_proposal(request: Request) -> Response:
     ]
     if refused:
         raise ValidationFailed("the proposal sets fields only editors set", errors=refused)
-    proposer = _proposer(data)
-    event = parse_event({**data, "state": "pending"}, settings)
-    stored = await store.create_event(
-        storage,
+
+
+def check_proposal(
+    data: dict[str, Any], settings: Settings, *, every: bool = False
+) -> tuple[EventIn, dict[str, Any]]:
+    """The event and the proposer of ``data`` (a proposal without its honeypot), or 422
+    naming the faulty fields: the proposer's first, or with ``every`` the event's as well."""
+    data = dict(data)
+    refuse_editor_fields(data)
+    errors: list[dict[str, str]] = []
+    try:
+        proposer = _proposer(data)
+    except ValidationFailed as exc:
+        if not every:
+            raise
+        proposer, errors = {}, exc.errors
+    try:
+        event = parse_event({**data, "state": "pending"}, settings)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.detail, errors=errors + exc.errors) from None
+    if errors:
+        raise ValidationFailed("the proposer is not valid", errors=errors)
+    return event, proposer
+
+
+async def submit_proposal(
+    request: Request, data: dict[str, Any], *, every: bool = False
+) -> tuple[store.StoredEvent, dict[str, Any]]:
+    """Store ``data`` (a proposal without its honeypot) as a pending event, and who proposed
+    it; 429 past the address's rate, 422 for an invalid proposal (which does not count; see
+    ``check_proposal`` for ``every``).
+
+    The one path of the API and the public form; returns the event and the proposer.
+    """
+    settings: Settings = request.app.state.settings
+    storage: Storage = request.app.state.storage
+    address = client_address(request)
+    await _check_rate(storage, settings, address)
+    event, proposer = check_proposal(data, settings, every=every)
+    async with storage.transaction():
+        stored = await editing.store_new_event(
+            request.app.state, event=event, actor="proposal", action="proposed"
+        )
+        await proposal_store.record_proposal(
+            storage, event_id=stored.id, address=address, proposer=proposer
+        )
+    return stored, proposer
+
+
+async def editors_told(
+    request: Request, event: store.StoredEvent, proposer: dict[str, Any]
+) -> BackgroundTask | None:
+    """The e-mail telling the active editors a proposal arrived, sent after the response
+    (``None`` without SMTP, or when ``notify_editors`` is off)."""
+    settings: Settings = request.app.state.settings
+    if settings.smtp_host is None or not settings.notify_editors:
+        return None
+    users = await accounts.list_users(request.app.state.storage)
+    message = mail.proposal_received(
+        settings,
         event=event,
-        schedule=schedule_for(event, settings),
-        render=request.app.state.render,
-        default_language=settings.default_language,
-        base_url=settings.base_url,
+        name=proposer.get("name"),
+        email=proposer.get("email"),
+        message=proposer.get("message"),
+        editors=[user.email for user in users if user.disabled_us is None],
     )
-    await proposal_store.record_proposal(
-        storage, event_id=stored.id, address=address, proposer=proposer
-    )
-    request.app.state.clock.changed()
-    return json_response(ACCEPTED, 202)
+    return mail.sending(settings, [message])
+
+
+async def create_proposal(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    data = await read_json(request, max_bytes=settings.max_proposal_bytes)
+    if isinstance(data, dict) and data.get(HONEYPOT) not in (None, ""):
+        # A robot filled the hidden field: answer as if accepted, and keep nothing.
+        return json_response(ACCEPTED, 202)
+    if not isinstance(data, dict):
+        await _check_rate(request.app.state.storage, settings, client_address(request))
+        raise ValidationFailed(
+            "a proposal is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
+        )
+    data = {k: v for k, v in data.items() if k != HONEYPOT}
+    stored, proposer = await submit_proposal(request, data)
+    response = json_response(ACCEPTED, 202)
+    response.background = await editors_told(request, stored, proposer)
+    return response
 
 
 routes = [Route("/api/proposals", create_proposal, methods=["POST"])]

@@ -131,11 +131,15 @@ def login_nonce(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(32), True
 
 
-def set_login_nonce(response: Response, settings: Settings, nonce: str) -> None:
+def set_login_nonce(
+    response: Response, settings: Settings, nonce: str, *, path: str = "/editor"
+) -> None:
+    """Keep the double-submit value in the browser, sent back to the pages under ``path``
+    only (the sign-in form's, or the public proposal form's)."""
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         nonce,
-        path="/editor",
+        path=path,
         httponly=True,
         secure=uses_https(settings),
         samesite="strict",

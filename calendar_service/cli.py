@@ -4,6 +4,7 @@ check and newsletter digests."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
@@ -293,6 +294,7 @@ def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool)
                 dry_run=dry_run,
                 strict=strict,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                actor=f"import:{source_name(source)}",
             )
 
         report = run_with_storage(settings, work)
@@ -305,6 +307,13 @@ def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool)
     click.echo(prefix + report.summary(), err=True)
     if report.refused:
         raise click.ClickException("--strict: the file has invalid events; nothing was written")
+
+
+def source_name(source: str) -> str:
+    """How the history names an import: a URL as given, a file by its name."""
+    if source.startswith(("http://", "https://", "webcal://")):
+        return source
+    return os.path.basename(source) or source
 
 
 def read_source(source: str, *, max_bytes: int) -> bytes:

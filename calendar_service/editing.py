@@ -7,6 +7,7 @@ derived from it, written in the event's history in the same transaction, and see
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from calendar_service.db import events as store
@@ -15,8 +16,12 @@ from calendar_service.db.connection import Storage
 from calendar_service.errors import Gone, NotFound, PreconditionFailed
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
+from calendar_service.render.jsonapi import timestamp
 from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
+
+# Called on the locked current event before a change: raises to refuse it (412, 422).
+Check = Callable[[store.StoredEvent], None]
 
 # What a change of state or status is called in the history; any other change is "updated".
 _STATE_ACTIONS = {"published": "published", "draft": "unpublished", "pending": "unpublished"}
@@ -87,7 +92,7 @@ async def locked_event(storage: Storage, key: str) -> store.StoredEvent:
     if current is None:
         raise NotFound(f"no event {key!r}")
     if current.deleted_us is not None:
-        raise Gone(f"event {key!r} was deleted")
+        raise Gone(f"event {key!r} was deleted on {timestamp(current.deleted_us)}")
     return current
 
 
@@ -100,11 +105,15 @@ async def change_event(
     actor: str,
     action: str | None = None,
     expected_version: str | None = None,
+    check: Check | None = None,
+    document_for: Callable[[store.StoredEvent], dict[str, Any]] | None = None,
 ) -> store.StoredEvent:
     """Replace event ``key`` by ``document`` (a whole client document), or apply ``changes``
     (top-level fields, such as ``{"state": "published"}``) to its current document.
 
     ``expected_version`` (an ``etag_version``) refuses a change made on a stale copy: 412.
+    ``check`` may refuse the change after the event is locked; ``document_for`` builds the
+    new document from the locked event (the API's merge patch), instead of ``document``.
     """
     settings: Settings = app_state.settings
     storage: Storage = app_state.storage
@@ -114,6 +123,10 @@ async def change_event(
             raise PreconditionFailed(
                 "the event was changed by someone else meanwhile; reload it before saving"
             )
+        if check is not None:
+            check(current)
+        if document_for is not None:
+            document = document_for(current)
         if document is None:
             document = {**editable_document(current), **(changes or {})}
         event = parse_event(document, settings)
@@ -144,8 +157,10 @@ async def remove_event(
     actor: str,
     action: str = "deleted",
     expected_version: str | None = None,
+    check: Check | None = None,
 ) -> store.StoredEvent:
-    """Delete event ``key`` (a tombstone remains for feeds and sync)."""
+    """Delete event ``key`` (a tombstone remains for feeds and sync); ``check`` may refuse it
+    once the event is locked."""
     storage: Storage = app_state.storage
     async with storage.transaction():
         current = await locked_event(storage, key)
@@ -153,6 +168,8 @@ async def remove_event(
             raise PreconditionFailed(
                 "the event was changed by someone else meanwhile; reload it before deleting"
             )
+        if check is not None:
+            check(current)
         stored = await store.delete_event(storage, current=current, render=app_state.render)
         await history.record(storage, event_id=stored.id, actor=actor, action=action)
     app_state.clock.changed()

@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calendar_service.db import events as store
+from calendar_service.db import history
 from calendar_service.db.connection import Storage
+from calendar_service.editing import action_for
 from calendar_service.errors import ServiceError, ValidationFailed
 from calendar_service.ical_import import ImportItem
 from calendar_service.normalise import parse_event
@@ -65,11 +67,13 @@ async def import_events(
     dry_run: bool = False,
     strict: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    actor: str = "import",
 ) -> ImportReport:
     """Create or update each valid event, or report why not; nothing is half-written.
 
     Every event is checked first. With ``strict``, one rejected event refuses the whole file.
-    The writes then run in one transaction: an interruption leaves the store as it was.
+    The writes then run in one transaction, with their history lines written by ``actor``
+    (``import:<source>``): an interruption leaves the store as it was.
     """
     report = ImportReport(dry_run=dry_run)
     valid: list[tuple[ImportItem, Any]] = []
@@ -86,12 +90,13 @@ async def import_events(
     if strict and report.rejected:
         report.refused = True
         return report
+    changes: list[history.Change] = []
     async with storage.transaction():
         for done, (item, event) in enumerate(valid, start=1):
             current = await store.get_event_by_uid(storage, uid=item.uid)
             if current is None:
                 if not dry_run:
-                    await store.create_event(
+                    created = await store.create_event(
                         storage,
                         event=event,
                         schedule=schedule_for(event, settings),
@@ -100,6 +105,9 @@ async def import_events(
                         base_url=settings.base_url,
                         sequence=item.sequence,
                     )
+                    changes.append(
+                        history.Change(created.id, "created", after=history.snapshot(created))
+                    )
                 report.created.append(item.uid)
             elif current.deleted_us is not None:
                 report.rejected.append(
@@ -107,7 +115,7 @@ async def import_events(
                 )
             elif _newer(item, current):
                 if not dry_run:
-                    await store.update_event(
+                    updated = await store.update_event(
                         storage,
                         current=current,
                         event=event.model_copy(update={"slug": current.slug}),
@@ -115,9 +123,13 @@ async def import_events(
                         render=render,
                         min_sequence=item.sequence,
                     )
+                    before, after = history.snapshot(current), history.snapshot(updated)
+                    action = action_for(before, after or {})
+                    changes.append(history.Change(updated.id, action, before, after))
                 report.updated.append(item.uid)
             else:
                 report.unchanged.append(item.uid)
             if progress is not None:
                 progress(done, len(valid))
+        await history.record_many(storage, actor=actor, changes=changes)
     return report

@@ -8,6 +8,7 @@ beyond field names we chose.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,26 @@ def changed_fields(before: dict[str, Any] | None, after: dict[str, Any] | None) 
     return changed
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change to write in the history: the event, what happened, and its snapshots."""
+
+    event_id: int
+    action: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+def _row(change: Change, *, actor: str, at_us: int) -> dict[str, Any]:
+    return {
+        "event_id": change.event_id,
+        "at_us": at_us,
+        "actor": actor[:300],
+        "action": change.action[:40],
+        "changes": orjson.dumps(changed_fields(change.before, change.after)).decode(),
+    }
+
+
 async def record(
     storage: Storage,
     *,
@@ -78,18 +99,17 @@ async def record(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Add a line to ``event_id``'s history (call it inside the write's transaction)."""
-    await storage.insert_rows(
-        event_history,
-        [
-            {
-                "event_id": event_id,
-                "at_us": now_us(),
-                "actor": actor[:300],
-                "action": action[:40],
-                "changes": orjson.dumps(changed_fields(before, after)).decode(),
-            }
-        ],
+    await record_many(
+        storage, actor=actor, changes=[Change(event_id, action, before=before, after=after)]
     )
+
+
+async def record_many(storage: Storage, *, actor: str, changes: Iterable[Change]) -> None:
+    """Add one line per change, all by ``actor`` (an import's events), in one insert."""
+    at_us = now_us()
+    rows = [_row(change, actor=actor, at_us=at_us) for change in changes]
+    if rows:
+        await storage.insert_rows(event_history, rows)
 
 
 async def for_event(storage: Storage, *, event_id: int, limit: int = 200) -> list[Entry]:

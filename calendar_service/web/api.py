@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calendar_service import editing
 from calendar_service.dates import epoch, utc_now
 from calendar_service.db import events as store
 from calendar_service.db import listings
@@ -22,9 +23,7 @@ from calendar_service.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from calendar_service.normalise import parse_event
 from calendar_service.render.jsonapi import event_json, occurrence_json, timestamp, tombstone_json
-from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.auth import optional_token, require_role
@@ -50,6 +49,11 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 def _context(request: Request) -> tuple[Settings, Storage]:
     return request.app.state.settings, request.app.state.storage
+
+
+def actor_of(token: token_store.Token) -> str:
+    """How the history names a change made with ``token``."""
+    return f"token:{token.name}"
 
 
 def _etag(event: store.StoredEvent, lang: str | None) -> str:
@@ -79,13 +83,13 @@ def _check_if_match(request: Request, event: store.StoredEvent) -> None:
 
 
 async def _visible_event(
-    request: Request, key: str, *, authenticated: bool | None = None, for_update: bool = False
+    request: Request, key: str, *, authenticated: bool | None = None
 ) -> store.StoredEvent:
     """The event named in the path, as the caller may see it (404 / 410 otherwise)."""
     _, storage = _context(request)
     if authenticated is None:
         authenticated = await optional_token(request) is not None
-    event = await store.get_event(storage, key=key, for_update=for_update)
+    event = await store.get_event(storage, key=key)
     if event is None or (event.state != "published" and not authenticated):
         raise NotFound(f"no event {key!r}")
     if event.deleted_us is not None:
@@ -209,19 +213,10 @@ async def get_event(request: Request) -> Response:
 
 
 async def create_event(request: Request) -> Response:
-    settings, storage = _context(request)
-    await require_role(request, "editor")
+    settings, _ = _context(request)
+    token = await require_role(request, "editor")
     data = await read_json(request, max_bytes=settings.max_body_bytes)
-    event = parse_event(data, settings)
-    stored = await store.create_event(
-        storage,
-        event=event,
-        schedule=schedule_for(event, settings),
-        render=request.app.state.render,
-        default_language=settings.default_language,
-        base_url=settings.base_url,
-    )
-    request.app.state.clock.changed()
+    stored = await editing.add_event(request.app.state, data=data, actor=actor_of(token))
     body = event_json(
         stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
     )
@@ -258,35 +253,30 @@ def _localize_patch(patch: dict[str, Any], default_language: str) -> dict[str, A
 
 
 async def update_event(request: Request) -> Response:
-    settings, storage = _context(request)
-    await require_role(request, "editor")
+    settings, _ = _context(request)
+    token = await require_role(request, "editor")
     patch = await read_json(request, max_bytes=settings.max_body_bytes, types=PATCH_TYPES)
     if not isinstance(patch, dict):
         raise ValidationFailed(
             "a patch is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
         )
-    # Read, merge and write under the row's lock: concurrent patches apply one after another.
-    async with storage.transaction():
-        current = await _visible_event(
-            request, request.path_params["key"], authenticated=True, for_update=True
-        )
+
+    def merged(current: store.StoredEvent) -> dict[str, Any]:
+        # Runs under the row's lock: concurrent patches apply one after another.
         _check_if_match(request, current)
         if "uid" in patch and patch["uid"] != current.uid:
             raise ValidationFailed(
                 "the uid never changes", errors=[{"field": "uid", "message": "read-only"}]
             )
-        document = {**current.document, "uid": current.uid, "slug": current.slug}
-        document["state"] = current.state
-        merged = merge_patch(document, _localize_patch(patch, settings.default_language))
-        event = parse_event(merged, settings)
-        stored = await store.update_event(
-            storage,
-            current=current,
-            event=event,
-            schedule=schedule_for(event, settings),
-            render=request.app.state.render,
-        )
-    request.app.state.clock.changed()
+        document = editing.editable_document(current)
+        return merge_patch(document, _localize_patch(patch, settings.default_language))  # type: ignore[no-any-return]
+
+    stored = await editing.change_event(
+        request.app.state,
+        key=request.path_params["key"],
+        actor=actor_of(token),
+        document_for=merged,
+    )
     body = event_json(
         stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
     )
@@ -294,15 +284,13 @@ async def update_event(request: Request) -> Response:
 
 
 async def delete_event(request: Request) -> Response:
-    _, storage = _context(request)
-    await require_role(request, "editor")
-    async with storage.transaction():
-        current = await _visible_event(
-            request, request.path_params["key"], authenticated=True, for_update=True
-        )
-        _check_if_match(request, current)
-        await store.delete_event(storage, current=current, render=request.app.state.render)
-    request.app.state.clock.changed()
+    token = await require_role(request, "editor")
+    await editing.remove_event(
+        request.app.state,
+        key=request.path_params["key"],
+        actor=actor_of(token),
+        check=lambda current: _check_if_match(request, current),
+    )
     return Response(status_code=204)
 
 

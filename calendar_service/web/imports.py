@@ -1,4 +1,5 @@
-"""POST /api/import: an iCalendar file into the store (admin)."""
+"""POST /api/import: an iCalendar file into the store (admin); the history names the import
+after the token that sent it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ TRUE = ("1", "true", "yes")
 async def import_calendar(request: Request) -> Response:
     """Upsert the events of the posted file by UID; ``?dry_run=1``, ``?strict=1``."""
     settings: Settings = request.app.state.settings
-    await require_role(request, "admin")
+    token = await require_role(request, "admin")
     data = await read_body(request, max_bytes=settings.max_import_bytes, types=CALENDAR_TYPES)
     try:
         items = parse_calendar(data, default_timezone=settings.default_timezone)
@@ -34,6 +35,7 @@ async def import_calendar(request: Request) -> Response:
         render=request.app.state.render,
         dry_run=request.query_params.get("dry_run", "").lower() in TRUE,
         strict=request.query_params.get("strict", "").lower() in TRUE,
+        actor=f"import:{token.name}",
     )
     if report.refused:
         raise ValidationFailed(

@@ -3,18 +3,20 @@ sign-out, password change, and the matrix of anonymous users and forged forms.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
 from calendar_service.app import create_app
-from calendar_service.db import accounts
+from calendar_service.db import accounts, proposals
+from calendar_service.db.tokens import create_token
 from calendar_service.settings import Settings
 from calendar_service.web import editor_auth
 from tests.accounts import CHEAP, PASSWORD, csrf_of, make_user, sign_in
 from tests.conftest import make_settings, run_on
+from tests.factories import event_payload
 from tests.htmltree import parse
 
 NEW_PASSWORD = "un autre mot de passe bien long"
@@ -267,14 +269,39 @@ def test_password_change_ends_the_other_sessions(client, migrated, ada) -> None:
 
 
 # The matrix: every editor route against anonymous users and forged forms.
-GETS = ["/editor", "/editor/password"]
+GETS = [
+    "/editor/events",
+    "/editor/events/new",
+    "/editor/events/{event_id}",
+    "/editor/events/{event_id}/preview",
+    "/editor/events/{event_id}/preview/widget",
+    "/editor/events/{event_id}/preview/block",
+    "/editor/events/{event_id}/{action}",
+    "/editor",
+    "/editor/password",
+    "/editor/proposals",
+]
 SIGNED_IN_POSTS = {
+    "/editor/events": {
+        "title.fr": "Créé par un faussaire",
+        "start.date": "2027-01-07",
+        "start.time": "18:30",
+        "state": "published",
+    },
+    "/editor/events/{event_id}": {
+        "title.fr": "Changé par un faussaire",
+        "start.date": "2027-01-07",
+        "start.time": "18:30",
+    },
+    "/editor/events/{event_id}/{action}": {},
     "/editor/logout": {},
     "/editor/password": {
         "current_password": PASSWORD,
         "new_password": NEW_PASSWORD,
         "new_password_again": NEW_PASSWORD,
     },
+    "/editor/proposals/{event_id:int}/accept": {},
+    "/editor/proposals/{event_id:int}/refuse": {"reply": "Non merci"},
 }
 FORGERIES: dict[str, tuple[dict[str, str], bool]] = {
     "missing": ({}, False),
@@ -283,6 +310,51 @@ FORGERIES: dict[str, tuple[dict[str, str], bool]] = {
     "cross-site-origin": ({"origin": "https://evil.example"}, False),
     "cross-site-fetch": ({"sec-fetch-site": "cross-site"}, False),
 }
+
+
+def _proposal_id(client: Any) -> str:
+    """The event id of a proposal waiting for an editor, sent for the test."""
+    assert client.post("/api/proposals", json=event_payload()).status_code == 202
+    waiting = run_on(client.app.state.settings, proposals.pending_proposals)
+    return str(waiting[-1].event.id)
+
+
+def _draft_id(client: Any) -> str:
+    """The id of a draft event, written through the API for the test."""
+    settings = client.app.state.settings
+    _, secret = run_on(settings, lambda s: create_token(s, name="matrix", role="editor"))
+    response = client.post(
+        "/api/events",
+        json={**event_payload(), "state": "draft"},
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+# Routes with path parameters, and how a test makes a concrete URL for each.
+CONCRETE: dict[str, Callable[[Any], str]] = {
+    "/editor/events/{event_id}": lambda c: f"/editor/events/{_draft_id(c)}",
+    "/editor/events/{event_id}/preview": lambda c: f"/editor/events/{_draft_id(c)}/preview",
+    "/editor/events/{event_id}/preview/widget": (
+        lambda c: f"/editor/events/{_draft_id(c)}/preview/widget"
+    ),
+    "/editor/events/{event_id}/preview/block": (
+        lambda c: f"/editor/events/{_draft_id(c)}/preview/block"
+    ),
+    "/editor/events/{event_id}/{action}": lambda c: f"/editor/events/{_draft_id(c)}/publish",
+    "/editor/proposals/{event_id:int}/accept": (
+        lambda c: f"/editor/proposals/{_proposal_id(c)}/accept"
+    ),
+    "/editor/proposals/{event_id:int}/refuse": (
+        lambda c: f"/editor/proposals/{_proposal_id(c)}/refuse"
+    ),
+}
+
+
+def concrete(client: Any, path: str) -> str:
+    """A URL for the matrix's ``path``: itself, or one naming a real object."""
+    return CONCRETE[path](client) if path in CONCRETE else path
 
 
 def test_every_editor_route_is_in_the_matrix(client) -> None:  # type: ignore[no-untyped-def]
@@ -298,17 +370,19 @@ def test_every_editor_route_is_in_the_matrix(client) -> None:  # type: ignore[no
 
 @pytest.mark.parametrize("path", GETS)
 def test_anonymous_users_get_no_editor_page(client, path) -> None:  # type: ignore[no-untyped-def]
-    response = client.get(path)
+    url = concrete(client, path)
+    response = client.get(url)
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
     client.cookies.set("calendar_session", "made-up")
-    assert client.get(path).status_code == 401
+    assert client.get(url).status_code == 401
 
 
 @pytest.mark.parametrize("path", list(SIGNED_IN_POSTS))
 def test_anonymous_users_cannot_post(client, migrated, ada, path) -> None:  # type: ignore[no-untyped-def]
     token = csrf_of(client.get("/editor/login"))
-    response = client.post(path, data={"csrf_token": token, **SIGNED_IN_POSTS[path]})
+    url = concrete(client, path)
+    response = client.post(url, data={"csrf_token": token, **SIGNED_IN_POSTS[path]})
     assert response.status_code == 401
     client.cookies.clear()
     assert sign_in(client).status_code == 303  # the password did not change
@@ -330,7 +404,10 @@ def test_forged_editor_forms_are_refused(client, migrated, ada, path, kind) -> N
     token = editor_csrf(client)
     token_field, headers = _forged(client, kind, token)
     response = client.post(
-        path, data={**token_field, **SIGNED_IN_POSTS[path]}, headers=headers, follow_redirects=False
+        concrete(client, path),
+        data={**token_field, **SIGNED_IN_POSTS[path]},
+        headers=headers,
+        follow_redirects=False,
     )
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("text/html")

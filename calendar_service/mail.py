@@ -131,7 +131,8 @@ def proposal_received(
         return None
     w = _words(settings.default_language)
     title = event_title(event, settings.default_language, settings.default_language)
-    who = " ".join(x for x in (name, f"<{email}>" if email else None) if x) or w["nobody"]
+    who = " ".join(x for x in (name, f"<{email}>" if email else None) if x)
+    who = header_text(who, limit=600) or w["nobody"]
     body = w["received_body"].format(
         title=title,
         who=who,

@@ -11,7 +11,8 @@ from starlette.testclient import TestClient
 
 from calendar_service.app import create_app
 from calendar_service.db import accounts, proposals
-from calendar_service.db.tokens import create_token
+from calendar_service.db.tables import users
+from calendar_service.db.tokens import create_token, list_tokens
 from calendar_service.settings import Settings
 from calendar_service.web import editor_auth
 from tests.accounts import CHEAP, PASSWORD, csrf_of, make_user, sign_in
@@ -280,6 +281,10 @@ GETS = [
     "/editor",
     "/editor/password",
     "/editor/proposals",
+    "/editor/users",
+    "/editor/users/{user_id:int}/disable",
+    "/editor/tokens",
+    "/editor/tokens/{token_id:int}/revoke",
 ]
 SIGNED_IN_POSTS = {
     "/editor/events": {
@@ -302,7 +307,19 @@ SIGNED_IN_POSTS = {
     },
     "/editor/proposals/{event_id:int}/accept": {},
     "/editor/proposals/{event_id:int}/refuse": {"reply": "Non merci"},
+    "/editor/users": {
+        "email": "eve@example.org",
+        "role": "admin",
+        "password": NEW_PASSWORD,
+        "password_again": NEW_PASSWORD,
+    },
+    "/editor/users/{user_id:int}/disable": {},
+    "/editor/users/{user_id:int}/enable": {},
+    "/editor/tokens": {"name": "Eve's token", "role": "admin"},
+    "/editor/tokens/{token_id:int}/revoke": {},
 }
+# Pages for administrators only: the forged forms are sent by ada made an admin.
+ADMIN_ONLY = ("/editor/users", "/editor/tokens")
 FORGERIES: dict[str, tuple[dict[str, str], bool]] = {
     "missing": ({}, False),
     "wrong": ({}, True),
@@ -332,8 +349,30 @@ def _draft_id(client: Any) -> str:
     return str(response.json()["id"])
 
 
+def _user_id(client: Any) -> str:
+    """The id of ada's account (made for the test when there is none)."""
+    settings = client.app.state.settings
+    found = run_on(settings, lambda s: accounts.find_user(s, email="ada@example.org"))
+    return str((found or make_user(settings)).id)
+
+
+def _token_id(client: Any) -> str:
+    """The id of the live editor token of the ``tokens`` fixture."""
+    found = run_on(client.app.state.settings, list_tokens)
+    return str(next(t.id for t in found if t.name == "editor" and t.revoked_us is None))
+
+
+def promote(settings: Settings, user: accounts.User) -> None:
+    """Make ``user`` an administrator."""
+    change = users.update().where(users.c.id == user.id).values(role="admin")
+    run_on(settings, lambda s: s.execute(change))
+
+
 # Routes with path parameters, and how a test makes a concrete URL for each.
 CONCRETE: dict[str, Callable[[Any], str]] = {
+    "/editor/users/{user_id:int}/disable": lambda c: f"/editor/users/{_user_id(c)}/disable",
+    "/editor/users/{user_id:int}/enable": lambda c: f"/editor/users/{_user_id(c)}/enable",
+    "/editor/tokens/{token_id:int}/revoke": lambda c: f"/editor/tokens/{_token_id(c)}/revoke",
     "/editor/events/{event_id}": lambda c: f"/editor/events/{_draft_id(c)}",
     "/editor/events/{event_id}/preview": lambda c: f"/editor/events/{_draft_id(c)}/preview",
     "/editor/events/{event_id}/preview/widget": (
@@ -400,6 +439,8 @@ def _forged(client: Any, kind: str, token: str) -> tuple[dict[str, str], dict[st
 @pytest.mark.parametrize("kind", list(FORGERIES))
 @pytest.mark.parametrize("path", list(SIGNED_IN_POSTS))
 def test_forged_editor_forms_are_refused(client, migrated, ada, path, kind) -> None:  # type: ignore[no-untyped-def]
+    if path.startswith(ADMIN_ONLY):
+        promote(migrated, ada)
     sign_in(client)
     token = editor_csrf(client)
     token_field, headers = _forged(client, kind, token)

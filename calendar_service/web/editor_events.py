@@ -1,7 +1,1139 @@
-"""Placeholder: filled in by the issue 6 work."""
+"""The editors' event pages: the list (search, filters, upcoming first), the form that creates
+and edits an event (the whole model, translations and recurrence included), a preview in the
+widget, the newsletter block and a calendar, the actions (publish, cancel, postpone, delete...)
+each behind a confirmation, and the event's history.
+
+Every page works without JavaScript; every form carries the session's CSRF token; every write
+goes through ``editing`` (validation, derived data, history, caches) as the API's do.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import calendar as month_calendar
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
 
-routes: list[BaseRoute] = []
+import sqlalchemy as sa
+from babel.dates import format_date, format_datetime
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from calendar_service import editing
+from calendar_service.dates import epoch, from_epoch, utc_now, zone
+from calendar_service.db import events as store
+from calendar_service.db import history
+from calendar_service.db.accounts import Session, User
+from calendar_service.db.connection import Storage
+from calendar_service.db.listings import EventFilter, filter_conditions
+from calendar_service.db.tables import events, occurrences
+from calendar_service.digests import Entry, upcoming_times
+from calendar_service.errors import (
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ServiceError,
+    ValidationFailed,
+)
+from calendar_service.normalise import parse_event
+from calendar_service.phrases import date_phrase
+from calendar_service.recurrence_text import WEEKDAYS, recurrence_phrase, weekday_name
+from calendar_service.render.ical import RenderContext, render_vevent
+from calendar_service.render.newsletter import when_phrase
+from calendar_service.render.pages import occurrence_item, status_label
+from calendar_service.settings import Settings
+from calendar_service.vocabulary import (
+    ACCESS_FEATURES,
+    CATEGORIES,
+    PARTNER_ROLES,
+    STATUSES,
+)
+from calendar_service.web.editor_common import (
+    NO_STORE,
+    editor_refusal,
+    editor_ui,
+    render_editor,
+    with_lang,
+)
+from calendar_service.web.embed import WORDS as EMBED_WORDS
+from calendar_service.web.event_form import (
+    EXTRA_PARTNER_ROWS,
+    MAX_PARTNER_ROWS,
+    FormErrors,
+    document_from_form,
+    form_from_document,
+    place_errors,
+)
+from calendar_service.web.html import PAGE_CSP, render_page
+from calendar_service.web.sessions import read_form, require_session
+
+PAGE_SIZE = 50
+STATES = ("draft", "published", "pending")
+PERIODS = ("upcoming", "past", "all")
+# A frame of our own pages only (the previews), never of another site's.
+SELF_FRAMED = {
+    **{k: v for k, v in NO_STORE.items() if k != "X-Frame-Options"},
+    "Content-Security-Policy": PAGE_CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
+    "X-Frame-Options": "SAMEORIGIN",
+}
+BLOCK_HEADERS = {
+    **SELF_FRAMED,
+    "Content-Security-Policy": "default-src 'none'; img-src https: http:; style-src "
+    "'unsafe-inline'; frame-ancestors 'self'",
+}
+
+WORDS: dict[str, dict[str, str]] = {
+    "fr": {
+        "list_title": "Événements",
+        "list_lead": "Tous les événements, les prochains d'abord.",
+        "search": "Rechercher",
+        "search_help": "Un mot du titre, du lieu, de l'organisateur…",
+        "any": "Tous",
+        "state": "Publication",
+        "status": "Statut",
+        "period": "Période",
+        "period_upcoming": "À venir d'abord",
+        "period_past": "Passés",
+        "period_all": "Tous, à venir d'abord",
+        "from": "Du",
+        "to": "Au",
+        "apply": "Filtrer",
+        "results": "{n} événement(s)",
+        "none_found": "Aucun événement ne correspond.",
+        "col_title": "Titre",
+        "col_when": "Prochaine date",
+        "col_state": "Publication",
+        "col_status": "Statut",
+        "col_updated": "Modifié",
+        "previous_page": "Page précédente",
+        "next_page": "Page suivante",
+        "page_of": "Page {page} sur {pages}",
+        "state_draft": "Brouillon",
+        "state_published": "Publié",
+        "state_pending": "Proposition en attente",
+        "past": "passé",
+        "new_title": "Nouvel événement",
+        "edit_title": "Modifier « {title} »",
+        "saved": "Événement enregistré.",
+        "created": "Événement créé.",
+        "done_publish": "Événement publié.",
+        "done_unpublish": "Événement repassé en brouillon.",
+        "done_cancel": "Événement annoncé comme annulé.",
+        "done_postpone": "Événement annoncé comme reporté.",
+        "done_restore": "Événement de nouveau programmé.",
+        "done_delete": "Événement supprimé.",
+        "errors_title": "{n} champ(s) à corriger",
+        "stale": "Quelqu'un d'autre a modifié cet événement pendant que vous l'éditiez. "
+        "Vos saisies sont conservées ci-dessous ; rechargez la page pour voir sa version, "
+        "puis reportez vos changements.",
+        "essentials": "L'essentiel",
+        "title": "Titre",
+        "summary": "Résumé en une phrase",
+        "category": "Catégorie",
+        "tags": "Mots-clés",
+        "tags_help": "Séparés par des virgules, par exemple : concert, solidarité.",
+        "in_language": "{label} ({language})",
+        "translation_help": "Traduction facultative ; sans elle, le texte français est montré.",
+        "when": "Date et heure",
+        "start_date": "Date de début",
+        "start_time": "Heure de début",
+        "end_date": "Date de fin",
+        "end_time": "Heure de fin",
+        "end_help": "Facultatif. Pour un événement sur plusieurs jours, la date du dernier jour.",
+        "all_day": "Toute la journée (sans heure)",
+        "timezone": "Fuseau horaire",
+        "timezone_help": "Celui du lieu, par exemple Europe/Paris ou Indian/Mayotte.",
+        "repeat": "Répétition",
+        "repeat_now": "Se répète : {phrase}.",
+        "repeat_none": "Une seule fois",
+        "repeat_daily": "Chaque jour",
+        "repeat_weekly": "Chaque semaine",
+        "repeat_monthly": "Chaque mois",
+        "repeat_yearly": "Chaque année",
+        "repeat_custom": "Règle avancée (RRULE)",
+        "interval": "Toutes les … (jours, semaines, mois ou années)",
+        "interval_help": "1 : chaque fois ; 2 : une fois sur deux.",
+        "days": "Les jours (répétition chaque semaine)",
+        "days_help": "Sans choix, le jour de la date de début.",
+        "monthly": "Chaque mois, le même…",
+        "monthly_day": "quantième (par exemple le 12)",
+        "monthly_weekday": "jour de la semaine (par exemple le 2e jeudi)",
+        "monthly_last_weekday": "dernier jour de la semaine du mois (ex. : le dernier vendredi)",
+        "repeat_end": "Jusqu'à quand ?",
+        "end_never": "Sans fin",
+        "end_until": "Jusqu'au",
+        "end_count": "Un nombre de fois",
+        "until": "Date de la dernière fois",
+        "count": "Nombre de fois",
+        "rrule": "Règle RRULE",
+        "rrule_help": "Pour une répétition avancée, par exemple FREQ=MONTHLY;BYDAY=2SA.",
+        "rdates": "Dates en plus",
+        "exdates": "Dates annulées",
+        "lines_help": "Une date par ligne, par exemple 2027-06-12 ou 2027-06-12 18:30.",
+        "place": "Lieu",
+        "attendance_mode": "Participation",
+        "mode_in_person": "Sur place",
+        "mode_online": "En ligne",
+        "mode_mixed": "Sur place et en ligne",
+        "location_name": "Nom du lieu",
+        "address": "Adresse",
+        "postal_code": "Code postal",
+        "city": "Ville",
+        "country": "Pays (code à deux lettres)",
+        "lat": "Latitude",
+        "lon": "Longitude",
+        "coordinates_help": "Facultatif, pour la carte, par exemple 48.8566 et 2.3522.",
+        "online_url": "Lien de participation en ligne",
+        "description_legend": "Description",
+        "description": "Description",
+        "description_help": "Paragraphes, **gras**, *italique*, listes et [liens](https://…).",
+        "people": "Organisation et partenaires",
+        "organizer_name": "Organisateur",
+        "organizer_url": "Site de l'organisateur",
+        "organizer_email": "E-mail de l'organisateur",
+        "partner_n": "Partenaire {n}",
+        "partner_name": "Nom",
+        "partner_role": "Rôle",
+        "partner_url": "Site",
+        "partners_help": "Laissez vides les lignes inutiles. Enregistrez pour obtenir "
+        "d'autres lignes.",
+        "practical": "Informations pratiques",
+        "price": "Tarif",
+        "price_help": "Par exemple : Gratuit, ou 5 € / 3 € tarif réduit.",
+        "url": "Page « En savoir plus »",
+        "registration_url": "Page d'inscription",
+        "accessibility": "Accessibilité",
+        "accessibility_note": "Précision sur l'accessibilité",
+        "min_age": "Âge minimum",
+        "max_age": "Âge maximum",
+        "audience_note": "Public",
+        "audience_help": "Par exemple : familles, jeunes de 11 à 25 ans.",
+        "image": "Image",
+        "image_url": "Adresse de l'image",
+        "image_url_help": "Une adresse https:// vers un fichier JPEG, PNG ou GIF.",
+        "image_alt": "Texte alternatif",
+        "image_alt_help": "Ce que montre l'image, pour les personnes qui ne la voient pas.",
+        "image_credit": "Crédit",
+        "image_width": "Largeur (pixels)",
+        "image_height": "Hauteur (pixels)",
+        "publication": "Publication",
+        "status_help": "Un événement annulé ou reporté reste visible, avec la mention.",
+        "state_help": "Un brouillon n'apparaît nulle part en public.",
+        "slug": "Adresse courte",
+        "slug_help": "Dans l'adresse de la page : /events/… ; laissée vide, elle est faite "
+        "du titre.",
+        "save": "Enregistrer",
+        "save_preview": "Enregistrer et prévisualiser",
+        "actions": "Actions",
+        "action_publish": "Publier",
+        "action_unpublish": "Repasser en brouillon",
+        "action_cancel": "Annoncer l'annulation",
+        "action_postpone": "Annoncer le report",
+        "action_restore": "Annoncer qu'il a bien lieu",
+        "action_delete": "Supprimer",
+        "confirm_title": "{action} : « {title} » ?",
+        "confirm_publish": "L'événement apparaîtra dans l'agenda, les flux iCalendar, les "
+        "widgets et les newsletters.",
+        "confirm_unpublish": "L'événement disparaîtra de l'agenda public, des widgets et des "
+        "newsletters ; les agendas abonnés le verront annulé.",
+        "confirm_cancel": "L'événement restera visible, marqué « Annulé » ; les agendas "
+        "abonnés le verront annulé.",
+        "confirm_postpone": "L'événement restera visible, marqué « Reporté ».",
+        "confirm_restore": "La mention « Annulé » ou « Reporté » sera retirée.",
+        "confirm_delete": "L'événement sera supprimé définitivement ; les agendas abonnés le "
+        "verront annulé. Cette action ne peut pas être défaite.",
+        "confirm_yes": "Oui : {action}",
+        "confirm_no": "Non, revenir à l'événement",
+        "pending_note": "Cette proposition attend une décision.",
+        "pending_link": "Accepter ou refuser dans la file des propositions",
+        "public_page": "Voir la page publique",
+        "preview": "Aperçu",
+        "preview_title": "Aperçu de « {title} »",
+        "preview_lead": "Comme le verront les visiteurs, même avant publication.",
+        "preview_widget": "Dans le widget des sites partenaires",
+        "preview_widget_frame": "Aperçu du widget",
+        "preview_block": "Dans la newsletter",
+        "preview_block_frame": "Aperçu du bloc de newsletter",
+        "preview_calendar": "Dans un agenda",
+        "preview_calendar_lead": "Les prochaines dates, telles qu'un agenda abonné les affiche.",
+        "calendar_month": "Le mois de la prochaine date",
+        "calendar_file": "Le texte iCalendar (VEVENT)",
+        "no_dates": "Aucune date à venir.",
+        "back_to_event": "Revenir à l'événement",
+        "preview_language": "Langue de l'aperçu",
+        "show": "Afficher",
+        "history": "Historique",
+        "history_none": "Aucune modification enregistrée.",
+        "col_at": "Quand",
+        "col_who": "Qui",
+        "col_what": "Quoi",
+        "col_fields": "Champs modifiés",
+        "act_created": "création",
+        "act_updated": "modification",
+        "act_published": "publication",
+        "act_unpublished": "retrait de la publication",
+        "act_cancelled": "annulation",
+        "act_postponed": "report",
+        "act_rescheduled": "de nouveau programmé",
+        "act_deleted": "suppression",
+        "act_proposed": "proposition",
+        "act_accepted": "proposition acceptée",
+        "act_refused": "proposition refusée",
+        "act_imported": "import",
+        "required_mark": "(obligatoire)",
+        "back_to_list": "Revenir à la liste",
+    },
+    "en": {
+        "list_title": "Events",
+        "list_lead": "Every event, the next ones first.",
+        "search": "Search",
+        "search_help": "A word of the title, the place, the organiser…",
+        "any": "All",
+        "state": "Publication",
+        "status": "Status",
+        "period": "Period",
+        "period_upcoming": "Upcoming first",
+        "period_past": "Past",
+        "period_all": "All, upcoming first",
+        "from": "From",
+        "to": "To",
+        "apply": "Filter",
+        "results": "{n} event(s)",
+        "none_found": "No event matches.",
+        "col_title": "Title",
+        "col_when": "Next date",
+        "col_state": "Publication",
+        "col_status": "Status",
+        "col_updated": "Changed",
+        "previous_page": "Previous page",
+        "next_page": "Next page",
+        "page_of": "Page {page} of {pages}",
+        "state_draft": "Draft",
+        "state_published": "Published",
+        "state_pending": "Pending proposal",
+        "past": "past",
+        "new_title": "New event",
+        "edit_title": "Edit “{title}”",
+        "saved": "Event saved.",
+        "created": "Event created.",
+        "done_publish": "Event published.",
+        "done_unpublish": "Event back to draft.",
+        "done_cancel": "Event announced as cancelled.",
+        "done_postpone": "Event announced as postponed.",
+        "done_restore": "Event scheduled again.",
+        "done_delete": "Event deleted.",
+        "errors_title": "{n} field(s) to correct",
+        "stale": "Someone else changed this event while you were editing it. What you typed "
+        "is kept below; reload the page to see their version, then make your changes again.",
+        "essentials": "Essentials",
+        "title": "Title",
+        "summary": "One-sentence summary",
+        "category": "Category",
+        "tags": "Tags",
+        "tags_help": "Separated by commas, for example: concert, solidarity.",
+        "in_language": "{label} ({language})",
+        "translation_help": "Optional translation; without it, the French text is shown.",
+        "when": "Date and time",
+        "start_date": "Start date",
+        "start_time": "Start time",
+        "end_date": "End date",
+        "end_time": "End time",
+        "end_help": "Optional. For an event over several days, the date of the last day.",
+        "all_day": "All day (no time)",
+        "timezone": "Time zone",
+        "timezone_help": "The place's, for example Europe/Paris or Indian/Mayotte.",
+        "repeat": "Repeat",
+        "repeat_now": "Repeats: {phrase}.",
+        "repeat_none": "Once only",
+        "repeat_daily": "Every day",
+        "repeat_weekly": "Every week",
+        "repeat_monthly": "Every month",
+        "repeat_yearly": "Every year",
+        "repeat_custom": "Advanced rule (RRULE)",
+        "interval": "Every … (days, weeks, months or years)",
+        "interval_help": "1: every time; 2: every other time.",
+        "days": "On (weekly repeat)",
+        "days_help": "With no choice, the start date's day.",
+        "monthly": "Every month, on the same…",
+        "monthly_day": "day of the month (for example the 12th)",
+        "monthly_weekday": "weekday (for example the 2nd Thursday)",
+        "monthly_last_weekday": "last weekday of the month (for example the last Friday)",
+        "repeat_end": "Until when?",
+        "end_never": "No end",
+        "end_until": "Until",
+        "end_count": "A number of times",
+        "until": "Date of the last time",
+        "count": "Number of times",
+        "rrule": "RRULE",
+        "rrule_help": "For an advanced repeat, for example FREQ=MONTHLY;BYDAY=2SA.",
+        "rdates": "Extra dates",
+        "exdates": "Cancelled dates",
+        "lines_help": "One date per line, for example 2027-06-12 or 2027-06-12 18:30.",
+        "place": "Place",
+        "attendance_mode": "Attendance",
+        "mode_in_person": "In person",
+        "mode_online": "Online",
+        "mode_mixed": "In person and online",
+        "location_name": "Name of the place",
+        "address": "Address",
+        "postal_code": "Postcode",
+        "city": "City",
+        "country": "Country (two-letter code)",
+        "lat": "Latitude",
+        "lon": "Longitude",
+        "coordinates_help": "Optional, for the map, for example 48.8566 and 2.3522.",
+        "online_url": "Link to attend online",
+        "description_legend": "Description",
+        "description": "Description",
+        "description_help": "Paragraphs, **bold**, *italics*, lists and [links](https://…).",
+        "people": "Organiser and partners",
+        "organizer_name": "Organiser",
+        "organizer_url": "Organiser's website",
+        "organizer_email": "Organiser's e-mail",
+        "partner_n": "Partner {n}",
+        "partner_name": "Name",
+        "partner_role": "Role",
+        "partner_url": "Website",
+        "partners_help": "Leave unused rows empty. Save to get more rows.",
+        "practical": "Practical information",
+        "price": "Price",
+        "price_help": "For example: Free, or €5 / €3 concessions.",
+        "url": "“More about” page",
+        "registration_url": "Registration page",
+        "accessibility": "Accessibility",
+        "accessibility_note": "Accessibility details",
+        "min_age": "Minimum age",
+        "max_age": "Maximum age",
+        "audience_note": "Audience",
+        "audience_help": "For example: families, young people aged 11 to 25.",
+        "image": "Image",
+        "image_url": "Image address",
+        "image_url_help": "An https:// address of a JPEG, PNG or GIF file.",
+        "image_alt": "Alternative text",
+        "image_alt_help": "What the image shows, for people who cannot see it.",
+        "image_credit": "Credit",
+        "image_width": "Width (pixels)",
+        "image_height": "Height (pixels)",
+        "publication": "Publication",
+        "status_help": "A cancelled or postponed event stays visible, with a notice.",
+        "state_help": "A draft appears nowhere in public.",
+        "slug": "Short address",
+        "slug_help": "In the page's address: /events/…; left empty, it is made from the title.",
+        "save": "Save",
+        "save_preview": "Save and preview",
+        "actions": "Actions",
+        "action_publish": "Publish",
+        "action_unpublish": "Back to draft",
+        "action_cancel": "Announce the cancellation",
+        "action_postpone": "Announce the postponement",
+        "action_restore": "Announce it takes place",
+        "action_delete": "Delete",
+        "confirm_title": "{action}: “{title}”?",
+        "confirm_publish": "The event will appear in the calendar, the iCalendar feeds, the "
+        "widgets and the newsletters.",
+        "confirm_unpublish": "The event will leave the public calendar, the widgets and the "
+        "newsletters; subscribed calendars will see it cancelled.",
+        "confirm_cancel": "The event stays visible, marked “Cancelled”; subscribed calendars "
+        "will see it cancelled.",
+        "confirm_postpone": "The event stays visible, marked “Postponed”.",
+        "confirm_restore": "The “Cancelled” or “Postponed” notice will be removed.",
+        "confirm_delete": "The event will be deleted for good; subscribed calendars will see "
+        "it cancelled. This cannot be undone.",
+        "confirm_yes": "Yes: {action}",
+        "confirm_no": "No, back to the event",
+        "pending_note": "This proposal awaits a decision.",
+        "pending_link": "Accept or refuse it in the proposals queue",
+        "public_page": "See the public page",
+        "preview": "Preview",
+        "preview_title": "Preview of “{title}”",
+        "preview_lead": "As visitors will see it, even before it is published.",
+        "preview_widget": "In the partners' widget",
+        "preview_widget_frame": "Widget preview",
+        "preview_block": "In the newsletter",
+        "preview_block_frame": "Newsletter block preview",
+        "preview_calendar": "In a calendar",
+        "preview_calendar_lead": "The next dates, as a subscribed calendar shows them.",
+        "calendar_month": "The month of the next date",
+        "calendar_file": "The iCalendar text (VEVENT)",
+        "no_dates": "No upcoming date.",
+        "back_to_event": "Back to the event",
+        "preview_language": "Preview language",
+        "show": "Show",
+        "history": "History",
+        "history_none": "No change recorded.",
+        "col_at": "When",
+        "col_who": "Who",
+        "col_what": "What",
+        "col_fields": "Changed fields",
+        "act_created": "created",
+        "act_updated": "changed",
+        "act_published": "published",
+        "act_unpublished": "unpublished",
+        "act_cancelled": "cancelled",
+        "act_postponed": "postponed",
+        "act_rescheduled": "scheduled again",
+        "act_deleted": "deleted",
+        "act_proposed": "proposed",
+        "act_accepted": "proposal accepted",
+        "act_refused": "proposal refused",
+        "act_imported": "imported",
+        "required_mark": "(required)",
+        "back_to_list": "Back to the list",
+    },
+}
+LANGUAGE_LABELS = {
+    "fr": {"fr": "français", "en": "anglais"},
+    "en": {"fr": "French", "en": "English"},
+}
+# What each action changes, and when it is offered.
+ACTIONS: dict[str, dict[str, str]] = {
+    "publish": {"state": "published"},
+    "unpublish": {"state": "draft"},
+    "cancel": {"status": "cancelled"},
+    "postpone": {"status": "postponed"},
+    "restore": {"status": "scheduled"},
+    "delete": {},
+}
+COMMON_ZONES = (
+    "Europe/Paris",
+    "Indian/Mayotte",
+    "Indian/Reunion",
+    "America/Guadeloupe",
+    "America/Martinique",
+    "America/Cayenne",
+    "America/Miquelon",
+    "Pacific/Noumea",
+    "Pacific/Tahiti",
+    "Pacific/Wallis",
+    "Europe/Brussels",
+    "Europe/Zurich",
+    "Europe/London",
+    "UTC",
+)
+
+
+def _actor(user: User) -> str:
+    return user.email
+
+
+def offered_actions(event: store.StoredEvent) -> list[str]:
+    """The actions that make sense for the event as it is now."""
+    state, status = event.state, event.document.get("status", "scheduled")
+    found = []
+    if state == "draft":
+        found.append("publish")
+    if state == "published":
+        found.append("unpublish")
+    if status != "cancelled":
+        found.append("cancel")
+    if status not in ("postponed", "cancelled"):
+        found.append("postpone")
+    if status in ("cancelled", "postponed"):
+        found.append("restore")
+    found.append("delete")
+    return found
+
+
+def _title(event: store.StoredEvent, lang: str, default: str) -> str:
+    titles = event.document.get("title") or {}
+    return str(titles.get(lang) or titles.get(default) or next(iter(titles.values()), event.slug))
+
+
+def _stamp(us: int, settings: Settings, lang: str) -> str:
+    moment = datetime.fromtimestamp(us / 1_000_000, zone(settings.default_timezone))
+    return str(format_datetime(moment, "d MMM y HH:mm", locale=lang))
+
+
+async def _event_or_404(storage: Storage, raw: str) -> store.StoredEvent:
+    if not raw.isdigit():
+        raise NotFound(f"no event {raw!r}")
+    event = await store.get_event(storage, key=raw)
+    if event is None or event.deleted_us is not None:
+        raise NotFound(f"no event {raw!r}")
+    return event
+
+
+# --- the list ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ListChoices:
+    q: str
+    state: str
+    status: str
+    period: str
+    first: date | None
+    last: date | None
+    page: int
+
+    @classmethod
+    def read(cls, request: Request) -> ListChoices:
+        query = request.query_params
+
+        def choice(name: str, allowed: tuple[str, ...] | list[str], default: str) -> str:
+            value = query.get(name, default)
+            return value if value in allowed else default
+
+        def day(name: str) -> date | None:
+            try:
+                return date.fromisoformat(query.get(name, ""))
+            except ValueError:
+                return None
+
+        page = query.get("page", "1")
+        return cls(
+            q=query.get("q", "").strip()[:200],
+            state=choice("state", ["", *STATES], ""),
+            status=choice("status", ["", *STATUSES], ""),
+            period=choice("period", PERIODS, "all"),
+            first=day("from"),
+            last=day("to"),
+            page=int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1,
+        )
+
+    def query(self, **changes: Any) -> str:
+        values = {
+            "q": self.q,
+            "state": self.state,
+            "status": self.status,
+            "period": self.period if self.period != "all" else "",
+            "from": self.first.isoformat() if self.first else "",
+            "to": self.last.isoformat() if self.last else "",
+            "page": str(self.page) if self.page > 1 else "",
+        }
+        values.update({k: str(v) for k, v in changes.items()})
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+async def _listed(
+    storage: Storage, choices: ListChoices, settings: Settings
+) -> tuple[list[tuple[store.StoredEvent, int | None]], int]:
+    """A page of events, upcoming first (by next date), then past ones (latest first), and
+    the number of events that match."""
+    now = epoch(utc_now())
+    flt = EventFilter(
+        states=[choices.state] if choices.state else list(STATES),
+        statuses=[choices.status] if choices.status else [],
+        q=choices.q,
+    )
+    where = filter_conditions(flt, deleted=False)
+    tz = zone(settings.default_timezone)
+    if choices.first is not None:
+        start = epoch(datetime.combine(choices.first, datetime.min.time(), tz))
+        where.append(events.c.last_end_ts > start)
+    if choices.last is not None:
+        end = epoch(datetime.combine(choices.last + timedelta(days=1), datetime.min.time(), tz))
+        where.append(events.c.start_ts < end)
+    if choices.period == "upcoming":
+        where.append(events.c.last_end_ts > now)
+    elif choices.period == "past":
+        where.append(events.c.last_end_ts <= now)
+    next_start = (
+        sa.select(sa.func.min(occurrences.c.start_ts))
+        .where(occurrences.c.event_id == events.c.id, occurrences.c.end_ts > now)
+        .scalar_subquery()
+    )
+    upcoming = sa.case(
+        (events.c.last_end_ts > now, sa.literal_column("0")), else_=sa.literal_column("1")
+    )
+    order_key = sa.case(
+        (events.c.last_end_ts > now, sa.func.coalesce(next_start, events.c.start_ts)),
+        else_=-events.c.start_ts,
+    )
+    total = await storage.fetch_val(sa.select(sa.func.count()).select_from(events).where(*where))
+    rows = await storage.fetch_all(
+        sa.select(*events.c, next_start.label("next_ts"))
+        .where(*where)
+        .order_by(upcoming, order_key, events.c.id)
+        .limit(PAGE_SIZE)
+        .offset((choices.page - 1) * PAGE_SIZE)
+    )
+    return [(store.record_from_row(r), r["next_ts"]) for r in rows], int(total or 0)
+
+
+def _row(
+    event: store.StoredEvent, next_ts: int | None, settings: Settings, ui: str
+) -> dict[str, Any]:
+    doc = event.document
+    default = settings.default_language
+    tz_name = doc["timezone"]
+    past = next_ts is None and event.start_ts < epoch(utc_now())
+    when_ts = next_ts if next_ts is not None else event.start_ts
+    start = from_epoch(when_ts, zone(tz_name))
+    shown = start.date() if doc["all_day"] else start.replace(tzinfo=None)
+    return {
+        "id": event.id,
+        "title": _title(event, ui, default),
+        "title_lang": ui if ui in doc["title"] else default,
+        "when": date_phrase(shown, None, all_day=doc["all_day"], lang=ui),
+        "datetime": start.date().isoformat() if doc["all_day"] else start.isoformat(),
+        "past": past,
+        "repeats": recurrence_phrase(doc, ui),
+        "state": event.state,
+        "status": doc["status"],
+        "status_label": STATUSES[doc["status"]][ui],
+        "updated": _stamp(event.updated_us, settings, ui),
+    }
+
+
+async def event_list(request: Request) -> Response:
+    session, user = await require_session(request)
+    settings: Settings = request.app.state.settings
+    ui, lang_query = editor_ui(request)
+    choices = ListChoices.read(request)
+    found, total = await _listed(request.app.state.storage, choices, settings)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    extra = {"lang": ui} if lang_query else {}
+    return render_editor(
+        request,
+        "pages/editor_events.html",
+        session,
+        user,
+        {
+            "w": WORDS[ui],
+            "choices": choices,
+            "rows": [_row(e, n, settings, ui) for e, n in found],
+            "total": total,
+            "page": choices.page,
+            "pages": pages,
+            "previous_url": "/editor/events?" + choices.query(page=choices.page - 1, **extra)
+            if choices.page > 1
+            else None,
+            "next_url": "/editor/events?" + choices.query(page=choices.page + 1, **extra)
+            if choices.page < pages
+            else None,
+            "states": STATES,
+            "statuses": {k: v[ui] for k, v in STATUSES.items()},
+            "periods": PERIODS,
+            "message": _done_message(request, ui),
+        },
+    )
+
+
+def _done_message(request: Request, ui: str) -> str | None:
+    done = request.query_params.get("done", "")
+    key = f"done_{done}" if done in ACTIONS else done if done in ("saved", "created") else ""
+    return WORDS[ui].get(key) if key else None
+
+
+# --- the form ---------------------------------------------------------------------------------
+
+
+def _form_context(
+    request: Request,
+    *,
+    form: dict[str, str],
+    errors: FormErrors,
+    event: store.StoredEvent | None,
+    stale: bool = False,
+) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    ui, _ = editor_ui(request)
+    languages = list(settings.languages)
+    partner_rows = sum(1 for k in form if k.startswith("partners.") and k.endswith(".name"))
+    if event is not None:
+        partner_rows = max(partner_rows, len(event.document.get("partners") or []))
+    partner_rows = min(partner_rows + EXTRA_PARTNER_ROWS, MAX_PARTNER_ROWS + EXTRA_PARTNER_ROWS)
+    context: dict[str, Any] = {
+        "w": WORDS[ui],
+        "form": form,
+        "errors": errors,
+        "stale": stale,
+        "event": event,
+        "languages": languages,
+        "default_language": settings.default_language,
+        "language_labels": LANGUAGE_LABELS[ui],
+        "categories": {k: v[ui] for k, v in CATEGORIES.items()},
+        "statuses": {k: v[ui] for k, v in STATUSES.items()},
+        "partner_roles": {k: v[ui] for k, v in PARTNER_ROLES.items()},
+        "access_features": {k: v[ui] for k, v in ACCESS_FEATURES.items()},
+        "weekdays": [(code, weekday_name(code, ui)) for code in WEEKDAYS],
+        "zones": COMMON_ZONES,
+        "partner_rows": partner_rows,
+        "states": ["draft", "published"]
+        + (
+            ["pending"]
+            if form.get("state") == "pending" or (event and event.state == "pending")
+            else []
+        ),
+        "message": _done_message(request, ui),
+    }
+    if event is not None:
+        context.update(
+            {
+                "title": _title(event, ui, settings.default_language),
+                "repeats": recurrence_phrase(event.document, ui),
+                "actions": offered_actions(event),
+                "version": event.etag_version,
+            }
+        )
+    return context
+
+
+async def _history_rows(
+    storage: Storage, event: store.StoredEvent, settings: Settings, ui: str
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "at": _stamp(entry.at_us, settings, ui),
+            "actor": entry.actor,
+            "action": WORDS[ui].get(f"act_{entry.action}", entry.action),
+            "changes": entry.changes,
+        }
+        for entry in await history.for_event(storage, event_id=event.id)
+    ]
+
+
+async def _form_page(
+    request: Request,
+    session: Session,
+    user: User,
+    *,
+    form: dict[str, str],
+    errors: FormErrors,
+    event: store.StoredEvent | None,
+    stale: bool = False,
+    status: int = 200,
+) -> Response:
+    settings: Settings = request.app.state.settings
+    ui, _ = editor_ui(request)
+    context = _form_context(request, form=form, errors=errors, event=event, stale=stale)
+    if event is not None:
+        context["history"] = await _history_rows(request.app.state.storage, event, settings, ui)
+    return render_editor(request, "pages/editor_event.html", session, user, context, status=status)
+
+
+async def new_event_page(request: Request) -> Response:
+    session, user = await require_session(request)
+    settings: Settings = request.app.state.settings
+    ui, _ = editor_ui(request)
+    form = {
+        "state": "draft",
+        "category": "autre",
+        "status": "scheduled",
+        "timezone": settings.default_timezone,
+        "attendance_mode": "in_person",
+        "location.country": "FR",
+        "repeat": "none",
+        "repeat.interval": "1",
+        "repeat.end": "never",
+    }
+    return await _form_page(request, session, user, form=form, errors=FormErrors(ui), event=None)
+
+
+async def edit_event_page(request: Request) -> Response:
+    session, user = await require_session(request)
+    ui, _ = editor_ui(request)
+    event = await _event_or_404(request.app.state.storage, request.path_params["event_id"])
+    form = form_from_document(event.document, slug=event.slug, state=event.state)
+    return await _form_page(request, session, user, form=form, errors=FormErrors(ui), event=event)
+
+
+def _checked(
+    form: dict[str, str], settings: Settings, ui: str
+) -> tuple[dict[str, Any], FormErrors]:
+    """The document the form describes, and every error: the form's own first, then the
+    shared validation's for the other fields."""
+    parsed = document_from_form(form, languages=settings.languages, lang=ui)
+    try:
+        parse_event(parsed.document, settings)
+    except ValidationFailed as exc:
+        place_errors(parsed.errors, exc.errors or [], settings.default_language)
+    if not parsed.document.get("title", {}).get(settings.default_language):
+        parsed.errors.add(f"title.{settings.default_language}", "title_default")
+    return parsed.document, parsed.errors
+
+
+async def create_event(request: Request) -> Response:
+    session, user = await require_session(request)
+    try:
+        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+    except ServiceError as exc:
+        return editor_refusal(request, exc)
+    settings: Settings = request.app.state.settings
+    ui, lang_query = editor_ui(request)
+    document, errors = _checked(form, settings, ui)
+    stored = None
+    if not errors:
+        try:
+            stored = await editing.add_event(request.app.state, data=document, actor=_actor(user))
+        except ValidationFailed as exc:
+            place_errors(errors, exc.errors or [], settings.default_language)
+        except Conflict as exc:
+            errors.add("slug", str(exc), translate=True)
+    if stored is None:
+        return await _form_page(
+            request, session, user, form=form, errors=errors, event=None, status=400
+        )
+    return _after_save(stored, form, lang_query, "created")
+
+
+def _after_save(
+    stored: store.StoredEvent, form: dict[str, str], lang_query: str, done: str
+) -> Response:
+    if form.get("then") == "preview":
+        target = with_lang(f"/editor/events/{stored.id}/preview", lang_query)
+    else:
+        target = with_lang(f"/editor/events/{stored.id}?done={done}", lang_query)
+    return RedirectResponse(target, status_code=303)
+
+
+async def save_event(request: Request) -> Response:
+    session, user = await require_session(request)
+    try:
+        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+    except ServiceError as exc:
+        return editor_refusal(request, exc)
+    settings: Settings = request.app.state.settings
+    storage: Storage = request.app.state.storage
+    ui, lang_query = editor_ui(request)
+    event = await _event_or_404(storage, request.path_params["event_id"])
+    document, errors = _checked(form, settings, ui)
+    stored, stale = None, False
+    if not errors:
+        try:
+            stored = await editing.change_event(
+                request.app.state,
+                key=str(event.id),
+                document={**document, "uid": event.uid, "slug": document.get("slug") or event.slug},
+                actor=_actor(user),
+                expected_version=form.get("version") or None,
+            )
+        except ValidationFailed as exc:
+            place_errors(errors, exc.errors or [], settings.default_language)
+        except Conflict as exc:
+            errors.add("slug", str(exc), translate=True)
+        except PreconditionFailed:
+            stale = True
+    if stored is None:
+        current = await _event_or_404(storage, str(event.id))
+        return await _form_page(
+            request,
+            session,
+            user,
+            form=form,
+            errors=errors,
+            event=current if not stale else event,
+            stale=stale,
+            status=409 if stale else 400,
+        )
+    return _after_save(stored, form, lang_query, "saved")
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+async def confirm_action(request: Request) -> Response:
+    session, user = await require_session(request)
+    ui, _ = editor_ui(request)
+    settings: Settings = request.app.state.settings
+    action = request.path_params["action"]
+    event = await _event_or_404(request.app.state.storage, request.path_params["event_id"])
+    if action not in ACTIONS or action not in offered_actions(event):
+        raise NotFound(f"no action {action!r} for this event")
+    w = WORDS[ui]
+    label = w[f"action_{action}"]
+    return render_editor(
+        request,
+        "pages/editor_confirm.html",
+        session,
+        user,
+        {
+            "w": w,
+            "event": event,
+            "action": action,
+            "heading": w["confirm_title"].format(
+                action=label, title=_title(event, ui, settings.default_language)
+            ),
+            "explanation": w[f"confirm_{action}"],
+            "yes": w["confirm_yes"].format(action=label.lower() if ui == "fr" else label),
+            "version": event.etag_version,
+        },
+    )
+
+
+async def do_action(request: Request) -> Response:
+    session, user = await require_session(request)
+    try:
+        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+    except ServiceError as exc:
+        return editor_refusal(request, exc)
+    _, lang_query = editor_ui(request)
+    action = request.path_params["action"]
+    event = await _event_or_404(request.app.state.storage, request.path_params["event_id"])
+    if action not in ACTIONS or action not in offered_actions(event):
+        raise NotFound(f"no action {action!r} for this event")
+    try:
+        if action == "delete":
+            await editing.remove_event(
+                request.app.state,
+                key=str(event.id),
+                actor=_actor(user),
+                expected_version=form.get("version") or None,
+            )
+            return RedirectResponse(
+                with_lang("/editor/events?done=delete", lang_query), status_code=303
+            )
+        await editing.change_event(
+            request.app.state,
+            key=str(event.id),
+            changes=ACTIONS[action],
+            actor=_actor(user),
+            expected_version=form.get("version") or None,
+        )
+    except (PreconditionFailed, ValidationFailed) as exc:
+        return editor_refusal(request, exc)
+    return RedirectResponse(
+        with_lang(f"/editor/events/{event.id}?done={action}", lang_query), status_code=303
+    )
+
+
+# --- preview ----------------------------------------------------------------------------------
+
+
+def _preview_lang(request: Request, settings: Settings) -> str:
+    asked = request.query_params.get("in", "")
+    return asked if asked in settings.languages else settings.default_language
+
+
+def _month_grid(days: set[date], first: date, lang: str) -> dict[str, Any]:
+    weeks = month_calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)
+    return {
+        "caption": str(format_date(first, "MMMM y", locale=lang)),
+        "weekdays": [(weekday_name(code, lang), weekday_name(code, lang)[:3]) for code in WEEKDAYS],
+        "weeks": [
+            [
+                {
+                    "day": d.day,
+                    "in_month": d.month == first.month,
+                    "marked": d in days,
+                    "label": str(format_date(d, "full", locale=lang)),
+                }
+                for d in week
+            ]
+            for week in weeks
+        ],
+    }
+
+
+async def preview_page(request: Request) -> Response:
+    session, user = await require_session(request)
+    settings: Settings = request.app.state.settings
+    ui, lang_query = editor_ui(request)
+    state = request.app.state
+    event = await _event_or_404(state.storage, request.path_params["event_id"])
+    lang = _preview_lang(request, settings)
+    times, _ = upcoming_times(
+        event, now=utc_now(), days=366, cap=settings.max_occurrences, listed=12
+    )
+    tz = zone(event.document["timezone"])
+    agenda = []
+    for start_ts, end_ts in times:
+        agenda.append(
+            {
+                "when": when_phrase(
+                    event.document,
+                    [(start_ts, end_ts)],
+                    lang=lang,
+                    default_timezone=settings.default_timezone,
+                ),
+                "datetime": from_epoch(start_ts, tz).isoformat(),
+            }
+        )
+    days = {from_epoch(s, tz).date() for s, _ in times}
+    month = _month_grid(days, min(days).replace(day=1), lang) if days else None
+    vevent = render_vevent(event, lang=lang, ctx=RenderContext.from_settings(settings))
+    in_query = urlencode({"in": lang})
+    return render_editor(
+        request,
+        "pages/editor_preview.html",
+        session,
+        user,
+        {
+            "w": WORDS[ui],
+            "event": event,
+            "title": _title(event, ui, settings.default_language),
+            "lang": lang,
+            "languages": settings.languages,
+            "language_labels": LANGUAGE_LABELS[ui],
+            "widget_url": f"/editor/events/{event.id}/preview/widget?{in_query}",
+            "block_url": f"/editor/events/{event.id}/preview/block?{in_query}",
+            "agenda": agenda,
+            "month": month,
+            "vevent": vevent,
+            "title_in_lang": _title(event, lang, settings.default_language),
+            "status_label": status_label(event.document["status"], lang)
+            if event.document["status"] != "scheduled"
+            else "",
+            "back_url": with_lang(f"/editor/events/{event.id}", lang_query),
+        },
+    )
+
+
+async def preview_widget(request: Request) -> Response:
+    """The event alone in the iframe widget, as partner sites show it (framed by our page)."""
+    await require_session(request)
+    settings: Settings = request.app.state.settings
+    state = request.app.state
+    event = await _event_or_404(state.storage, request.path_params["event_id"])
+    lang = _preview_lang(request, settings)
+    times, _ = upcoming_times(
+        event, now=utc_now(), days=366, cap=settings.max_occurrences, listed=3
+    )
+    brand = state.templates.brand
+    items = [occurrence_item(event, s, e, lang=lang, brand=brand) for s, e in times]
+    ui = lang if lang in EMBED_WORDS else "en"
+    context: dict[str, Any] = {
+        "ui": ui,
+        "lang": lang,
+        "w": EMBED_WORDS[ui],
+        "title": WORDS[ui]["preview_widget"] if ui in WORDS else "",
+        "items": items,
+        "layout": "list",
+        "theme_url": "/embed/theme.css",
+        "subscribe_url": f"{settings.base_url}/feeds/agenda.ics",
+    }
+    return render_page(request, "pages/embed.html", context, headers=SELF_FRAMED)
+
+
+async def preview_block(request: Request) -> Response:
+    """The event's newsletter block (HTML for e-mail), as pasted in a newsletter."""
+    await require_session(request)
+    settings: Settings = request.app.state.settings
+    state = request.app.state
+    event = await _event_or_404(state.storage, request.path_params["event_id"])
+    lang = _preview_lang(request, settings)
+    times, more = upcoming_times(
+        event, now=utc_now(), days=92, cap=settings.max_occurrences, listed=6
+    )
+    block = state.blocks.block(
+        state.templates,
+        Entry(event, times, more),
+        lang=lang,
+        fmt="html",
+        heading=2,
+        with_description=True,
+    )
+    page = (
+        f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8">'
+        f"<title>{WORDS.get(lang, WORDS['en'])['preview_block']}</title></head>"
+        f"<body>{block}</body></html>"
+    )
+    return HTMLResponse(page, headers=BLOCK_HEADERS)
+
+
+routes = [
+    Route("/editor/events", event_list, methods=["GET"]),
+    Route("/editor/events", create_event, methods=["POST"]),
+    Route("/editor/events/new", new_event_page, methods=["GET"]),
+    Route("/editor/events/{event_id}", edit_event_page, methods=["GET"]),
+    Route("/editor/events/{event_id}", save_event, methods=["POST"]),
+    Route("/editor/events/{event_id}/preview", preview_page, methods=["GET"]),
+    Route("/editor/events/{event_id}/preview/widget", preview_widget, methods=["GET"]),
+    Route("/editor/events/{event_id}/preview/block", preview_block, methods=["GET"]),
+    Route("/editor/events/{event_id}/{action}", confirm_action, methods=["GET"]),
+    Route("/editor/events/{event_id}/{action}", do_action, methods=["POST"]),
+]

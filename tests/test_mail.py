@@ -43,7 +43,7 @@ class Inbox:
     port: int
     messages: list[Received] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))

@@ -496,3 +496,23 @@ def test_same_origin_forms_are_accepted(https_client, migrated) -> None:  # type
         follow_redirects=False,
     )
     assert response.status_code == 303
+
+
+def test_guessing_the_current_password_is_slowed_then_limited(client, migrated, ada, waits) -> None:  # type: ignore[no-untyped-def]
+    sign_in(client)
+    data = {"current_password": "not the password at all", "new_password": NEW_PASSWORD}
+    data["new_password_again"] = NEW_PASSWORD
+    for attempt in range(editor_auth.ACCOUNT_LIMIT):
+        response = client.post("/editor/password", data={"csrf_token": editor_csrf(client), **data})
+        assert response.status_code == 400
+    assert waits == list(range(1, editor_auth.ACCOUNT_LIMIT + 1))
+    # Now even the right password is refused for a while, and the password did not change.
+    data["current_password"] = PASSWORD
+    response = client.post("/editor/password", data={"csrf_token": editor_csrf(client), **data})
+    assert response.status_code == 429
+    assert "Réessayez dans 15 min" in parse(response.text).by_id("current_password-error").text()
+    unchanged = run_on(
+        migrated,
+        lambda s: accounts.check_password(s, email="ada@example.org", password=PASSWORD),
+    )
+    assert unchanged is not None

@@ -11,10 +11,12 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from calendar_service.db import accounts
+from calendar_service.db import proposals as proposal_store
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
 from calendar_service.errors import ServiceError
 from calendar_service.settings import Settings
+from calendar_service.web.editor_common import render_editor
 from calendar_service.web.html import PAGE_HEADERS, render_page, ui_language
 from calendar_service.web.sessions import (
     CSRF_FIELD,
@@ -62,6 +64,12 @@ WORDS: dict[str, dict[str, str]] = {
         "mismatch": "Les deux saisies du nouveau mot de passe diffèrent.",
         "password_changed": "Mot de passe changé. Vos autres sessions ont été fermées.",
         "back": "Retour à l'espace éditeur",
+        "tasks": "Que voulez-vous faire ?",
+        "task_new": "Saisir un nouvel événement",
+        "task_list": "Voir et modifier les événements",
+        "task_proposals": "Relire les propositions ({n} en attente)",
+        "task_users": "Gérer les comptes",
+        "task_tokens": "Gérer les jetons d'API",
     },
     "en": {
         "login_title": "Sign in",
@@ -91,6 +99,12 @@ WORDS: dict[str, dict[str, str]] = {
         "mismatch": "The two entries of the new password differ.",
         "password_changed": "Password changed. Your other sessions have been ended.",
         "back": "Back to the editor space",
+        "tasks": "What do you want to do?",
+        "task_new": "Enter a new event",
+        "task_list": "See and edit the events",
+        "task_proposals": "Review the proposals ({n} waiting)",
+        "task_users": "Manage the accounts",
+        "task_tokens": "Manage the API tokens",
     },
 }
 
@@ -239,55 +253,46 @@ async def logout(request: Request) -> Response:
 
 async def editor_home(request: Request) -> Response:
     session, user = await require_session(request)
-    ui, lang_query = _ui(request)
-    settings: Settings = request.app.state.settings
-    return render_page(
+    ui, _ = _ui(request)
+    waiting = await proposal_store.pending_proposals(request.app.state.storage)
+    return render_editor(
         request,
         "pages/editor.html",
-        {
-            "ui": ui,
-            "w": WORDS[ui],
-            "lang_query": lang_query,
-            "user": user,
-            "csrf_field": CSRF_FIELD,
-            "csrf": csrf_token(settings, session.csrf_secret, purpose="session"),
-        },
-        headers=NO_STORE,
+        session,
+        user,
+        {"w": WORDS[ui], "pending": len(waiting)},
     )
 
 
 def _password_page(
     request: Request,
     session: accounts.Session,
+    user: accounts.User,
     *,
     errors: dict[str, str] | None = None,
     done: bool = False,
     status: int = 200,
 ) -> Response:
-    ui, lang_query = _ui(request)
-    settings: Settings = request.app.state.settings
+    ui, _ = _ui(request)
     w = WORDS[ui]
-    return render_page(
+    return render_editor(
         request,
         "pages/password.html",
+        session,
+        user,
         {
-            "ui": ui,
             "w": w,
-            "lang_query": lang_query,
             "help": w["new_password_help"].format(n=accounts.MIN_PASSWORD_LENGTH),
             "errors": errors or {},
             "done": done,
-            "csrf_field": CSRF_FIELD,
-            "csrf": csrf_token(settings, session.csrf_secret, purpose="session"),
         },
         status=status,
-        headers=NO_STORE,
     )
 
 
 async def password_page(request: Request) -> Response:
-    session, _ = await require_session(request)
-    return _password_page(request, session)
+    session, user = await require_session(request)
+    return _password_page(request, session, user)
 
 
 async def change_password(request: Request) -> Response:
@@ -303,8 +308,21 @@ async def change_password(request: Request) -> Response:
     new = form.get("new_password", "")
     again = form.get("new_password_again", "")
     errors = {}
+    # Guessing the current password from a stolen session counts as failed sign-ins.
+    account_key = f"account:{user.email.lower()}"
+    wait = await _limited_for(storage, [(account_key, ACCOUNT_LIMIT)])
+    if wait is not None:
+        errors["current_password"] = w["limited"].format(minutes=math.ceil(wait / 60))
+        return _password_page(request, session, user, errors=errors, status=429)
     if await accounts.check_password(storage, email=user.email, password=current) is None:
         errors["current_password"] = w["wrong_current"]
+        await accounts.record_failure(
+            storage, keys=[account_key], older_than_us=now_us() - FAILURE_WINDOW_US
+        )
+        failures, _ = await accounts.recent_failures(
+            storage, key=account_key, since_us=now_us() - FAILURE_WINDOW_US
+        )
+        await slow_down(failures)
     if len(new) < accounts.MIN_PASSWORD_LENGTH:
         errors["new_password"] = w["too_short"].format(n=accounts.MIN_PASSWORD_LENGTH)
     elif accounts.password_problem(new):
@@ -312,9 +330,9 @@ async def change_password(request: Request) -> Response:
     elif new != again:
         errors["new_password_again"] = w["mismatch"]
     if errors:
-        return _password_page(request, session, errors=errors, status=400)
+        return _password_page(request, session, user, errors=errors, status=400)
     await accounts.set_password(storage, user_id=user.id, password=new, keep_session=session.id)
-    return _password_page(request, session, done=True)
+    return _password_page(request, session, user, done=True)
 
 
 routes = [

@@ -502,7 +502,7 @@ def test_guessing_the_current_password_is_slowed_then_limited(client, migrated, 
     sign_in(client)
     data = {"current_password": "not the password at all", "new_password": NEW_PASSWORD}
     data["new_password_again"] = NEW_PASSWORD
-    for attempt in range(editor_auth.ACCOUNT_LIMIT):
+    for _ in range(editor_auth.ACCOUNT_LIMIT):
         response = client.post("/editor/password", data={"csrf_token": editor_csrf(client), **data})
         assert response.status_code == 400
     assert waits == list(range(1, editor_auth.ACCOUNT_LIMIT + 1))

@@ -345,3 +345,25 @@ def _form_values(html: str) -> dict[str, str]:
             (options[0].attrs.get("value") or "") if options else ""
         )
     return values
+
+
+def test_an_oversized_form_is_refused_before_it_is_read_whole(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
+    token = token_of(signed_in)
+    huge = {**WEEKLY, "csrf_token": token, "description.fr": "x" * 70_000}
+    response = signed_in.post("/editor/events", data=huge)
+    assert response.status_code == 413
+    assert "text/html" in response.headers["content-type"]
+
+    def chunks():  # type: ignore[no-untyped-def]
+        yield f"csrf_token={token}&title.fr=Trop+long&description.fr=".encode()
+        for _ in range(100):
+            yield b"y" * 1_000
+
+    response = signed_in.post(
+        "/editor/events",
+        content=chunks(),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 413
+    listed = signed_in.get("/api/events?state=draft&state=published", headers=editor).json()
+    assert listed["items"] == []

@@ -105,9 +105,16 @@ async def read_form(request: Request, *, secret: str | None, purpose: str) -> di
     ``Forbidden`` naming the problem."""
     if not same_origin(request):
         raise Forbidden("this form was sent from another site; it was refused")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
         raise PayloadTooLarge(f"a form may not exceed {MAX_FORM_BYTES} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():  # never more than the limit in memory
+        size += len(chunk)
+        if size > MAX_FORM_BYTES:
+            raise PayloadTooLarge(f"a form may not exceed {MAX_FORM_BYTES} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
     try:
         form = dict(parse_qsl(body.decode(), keep_blank_values=True))
     except UnicodeDecodeError:

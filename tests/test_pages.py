@@ -324,7 +324,7 @@ def test_home_subscribe_links_are_the_feeds_links(site: TestClient, lang: str) -
 
 
 @pytest.mark.parametrize(("lang", "suffix"), [("fr", ""), ("en", "?lang=en")])
-def test_home_links_to_the_embed_builder_and_the_newsletter(
+def test_home_links_to_the_embed_builder_the_newsletter_and_proposals(
     site: TestClient, lang: str, suffix: str
 ) -> None:
     """The pages themselves are checked in test_embed.py (every page of the site)."""
@@ -334,6 +334,7 @@ def test_home_links_to_the_embed_builder_and_the_newsletter(
     assert share.hrefs() == [f"/embed{suffix}", f"/newsletter{suffix}"]
     nav = doc.all("nav")[0].hrefs()
     assert f"/embed{suffix}" in nav and f"/newsletter{suffix}" in nav
+    assert f"/proposer{suffix}" in nav
 
 
 # --- the event page ---------------------------------------------------------------------------

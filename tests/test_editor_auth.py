@@ -7,10 +7,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from calendar_service.app import create_app
-from calendar_service.db import accounts, proposals
+from calendar_service.db import accounts, proposals, tables
 from calendar_service.db.tables import users
 from calendar_service.db.tokens import create_token, list_tokens
 from calendar_service.settings import Settings
@@ -427,6 +428,23 @@ def test_anonymous_users_cannot_post(client, migrated, ada, path) -> None:  # ty
     assert sign_in(client).status_code == 303  # the password did not change
 
 
+def written(settings: Settings) -> tuple[Any, ...]:
+    """A fingerprint of what the editor forms write: events and their versions, history,
+    accounts, tokens and proposals' decisions."""
+
+    async def read(storage: Any) -> tuple[Any, ...]:
+        queries = [
+            sa.select(sa.func.count(), sa.func.sum(tables.events.c.version)),
+            sa.select(sa.func.count()).select_from(tables.event_history),
+            sa.select(sa.func.count(), sa.func.count(tables.users.c.disabled_us)),
+            sa.select(sa.func.count(), sa.func.count(tables.tokens.c.revoked_us)),
+            sa.select(sa.func.count(tables.proposals.c.decision)),
+        ]
+        return tuple([tuple(await storage.fetch_one(q)) for q in queries])
+
+    return run_on(settings, read)  # type: ignore[no-any-return]
+
+
 def _forged(client: Any, kind: str, token: str) -> tuple[dict[str, str], dict[str, str]]:
     headers, sends_token = FORGERIES[kind]
     if kind == "wrong":
@@ -444,8 +462,10 @@ def test_forged_editor_forms_are_refused(client, migrated, ada, path, kind) -> N
     sign_in(client)
     token = editor_csrf(client)
     token_field, headers = _forged(client, kind, token)
+    url = concrete(client, path)
+    before = written(migrated)
     response = client.post(
-        concrete(client, path),
+        url,
         data={**token_field, **SIGNED_IN_POSTS[path]},
         headers=headers,
         follow_redirects=False,
@@ -453,6 +473,7 @@ def test_forged_editor_forms_are_refused(client, migrated, ada, path, kind) -> N
     assert response.status_code == 403
     assert response.headers["content-type"].startswith("text/html")
     assert "reload the page" in response.text or "another site" in response.text
+    assert written(migrated) == before  # nothing was written
     assert client.get("/editor").status_code == 200  # still signed in
     assert sessions_of(migrated, ada) == 1
     client.cookies.clear()

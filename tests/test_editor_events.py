@@ -367,3 +367,24 @@ def test_an_oversized_form_is_refused_before_it_is_read_whole(signed_in, editor)
     assert response.status_code == 413
     listed = signed_in.get("/api/events?state=draft&state=published", headers=editor).json()
     assert listed["items"] == []
+
+
+def test_partner_rows_follow_the_partners(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
+    event_id = created_id(create(signed_in))
+    form = _form_values(signed_in.get(f"/editor/events/{event_id}").text)
+    assert sorted(k for k in form if k.endswith(".name") and k.startswith("partners.")) == [
+        "partners.0.name",
+        "partners.1.name",
+        "partners.2.name",
+    ]
+    form.update({"partners.2.name": "Radio Solidaire", "partners.2.role": "media"})
+    form["start.date"] = "not a date"  # refused: the rows stay as typed, no more
+    refused = signed_in.post(f"/editor/events/{event_id}", data=form)
+    assert refused.status_code == 400
+    again = _form_values(refused.text)
+    assert again["partners.2.name"] == "Radio Solidaire"
+    assert "partners.5.name" not in again and "partners.4.name" in again
+    again["start.date"] = "2027-01-07"
+    assert signed_in.post(f"/editor/events/{event_id}", data=again).status_code == 200
+    partners = signed_in.get(f"/api/events/{event_id}", headers=editor).json()["partners"]
+    assert [p["name"] for p in partners] == ["ALIMA", "Radio Solidaire"]

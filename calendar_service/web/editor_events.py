@@ -331,7 +331,16 @@ def _form_context(
     settings: Settings = request.app.state.settings
     ui, _ = editor_ui(request)
     languages = list(settings.languages)
-    partner_rows = sum(1 for k in form if k.startswith("partners.") and k.endswith(".name"))
+    # Rows up to the last one filled in (typed, or stored), then two empty ones.
+    filled = [
+        int(key.split(".")[1])
+        for key, value in form.items()
+        if key.startswith("partners.")
+        and key.split(".")[1].isdigit()
+        and value.strip()
+        and not key.endswith(".role")
+    ]
+    partner_rows = max(filled, default=-1) + 1
     if event is not None:
         partner_rows = max(partner_rows, len(event.document.get("partners") or []))
     partner_rows = min(partner_rows + EXTRA_PARTNER_ROWS, MAX_PARTNER_ROWS + EXTRA_PARTNER_ROWS)

@@ -346,3 +346,11 @@ def test_editors_are_told_of_a_form_proposal(migrated: Settings, tokens, inbox: 
     assert received.recipients == ["ada@example.org"]
     assert received.message["Subject"] == "Nouvelle proposition : Bal folk solidaire"
     assert "Jeanne Martin <jeanne@example.org>" in received.message.get_content()
+
+
+def test_an_hour_skipped_by_the_clocks_is_named(client: TestClient, migrated: Settings) -> None:
+    response = send(client, date="2027-03-28", start_time="02:30", end_time="")
+    assert response.status_code == 400
+    error = parse(response.text).by_id("start_time-error").text()
+    assert error.startswith("Cette date et cette heure ne sont pas possibles")
+    assert counts(migrated) == (0, 0, 0)

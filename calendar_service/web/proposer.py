@@ -145,7 +145,10 @@ WORDS: dict[str, dict[str, str]] = {
         "bad_date": "Cette date n'est pas valide ; écrivez-la par exemple 2027-05-14.",
         "need_start": "Indiquez l'heure de début, ou cochez « Toute la journée ».",
         "bad_time": "Cette heure n'est pas valide ; écrivez-la par exemple 18:30.",
-        "missing_time": "Cette heure n'existe pas ce jour-là (changement d'heure).",
+        "bad_moment": (
+            "Cette date et cette heure ne sont pas possibles (année trop lointaine, ou heure "
+            "sautée au changement d'heure)."
+        ),
         "bad_url": "Indiquez une adresse web complète, commençant par https://",
         "bad_email": "Indiquez une adresse e-mail valide, comme nom@exemple.fr.",
         "need_organizer": "Indiquez le nom de l'organisateur de ce site web.",
@@ -219,7 +222,10 @@ WORDS: dict[str, dict[str, str]] = {
         "bad_date": "This date is not valid; write it for example 2027-05-14.",
         "need_start": "Enter the start time, or tick “All day”.",
         "bad_time": "This time is not valid; write it for example 18:30.",
-        "missing_time": "This time does not exist on that day (clocks change).",
+        "bad_moment": (
+            "This date and time are not possible (a year too far off, or an hour skipped when "
+            "the clocks change)."
+        ),
         "bad_url": "Enter a full web address, starting with https://",
         "bad_email": "Enter a valid e-mail address, such as name@example.org.",
         "need_organizer": "Enter the name of the organiser of this website.",
@@ -247,7 +253,7 @@ NEEDED = {"title_fr": "need_title", "organizer_name": "need_organizer"}
 MESSAGE_OF = {
     "title_fr": "bad_title",
     "title_en": "bad_title",
-    "start_time": "missing_time",
+    "start_time": "bad_moment",
     "end_time": "bad_time",
     "date": "bad_date",
     "online_url": "bad_url",

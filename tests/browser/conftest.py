@@ -151,11 +151,13 @@ class Seeded:
 
 @dataclass(frozen=True)
 class Service:
-    """The running service: its origin, its events by role, and a way to read it from Python."""
+    """The running service: its origin, its events by role, its database (for the command
+    line, e.g. to create an account), and a way to read it from Python."""
 
     url: str
     events: dict[str, Seeded]
     log: Path
+    database_url: str
 
     def get(self, path: str, **params: Any) -> Fetched:
         query = f"?{urlencode(params)}" if params else ""
@@ -345,7 +347,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield Service(url=url, events=events, log=log)
+        yield Service(url=url, events=events, log=log, database_url=values["database_url"])
     finally:
         process.terminate()
         try:

@@ -697,7 +697,7 @@ async def preview_widget(request: Request) -> Response:
         "ui": ui,
         "lang": lang,
         "w": EMBED_WORDS[ui],
-        "title": WORDS[ui]["preview_widget"] if ui in WORDS else "",
+        "title": settings.organisation_name,
         "items": items,
         "layout": "list",
         "theme_url": "/embed/theme.css",

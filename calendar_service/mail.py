@@ -32,32 +32,33 @@ SUBJECT_LENGTH = 150
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
-        "received_subject": "Nouvelle proposition : {title}",
+        "received_subject": "Nouvelle proposition\u00a0: {title}",
         "received_body": (
             "Bonjour,\n\n"
-            "Une proposition d'événement attend une relecture : « {title} ».\n"
-            "Proposée par : {who}\n"
+            "Une proposition d'événement attend une relecture\u00a0: «\u00a0{title}\u00a0».\n"
+            "Proposée par\u00a0: {who}\n"
             "{message}"
-            "\nPour l'accepter, la modifier ou la refuser : {queue}\n"
+            "\nPour l'accepter, la modifier ou la refuser\u00a0: {queue}\n"
         ),
         "nobody": "(anonyme)",
-        "their_word": "Son message : {message}\n",
-        "accepted_subject": "Votre proposition est publiée : {title}",
+        "their_word": "Son message\u00a0: {message}\n",
+        "accepted_subject": "Votre proposition est publiée\u00a0: {title}",
         "accepted_body": (
             "Bonjour,\n\n"
-            "Merci pour votre proposition « {title} » : l'équipe l'a relue et publiée.\n"
-            "Elle est en ligne ici : {link}\n\n"
+            "Merci pour votre proposition «\u00a0{title}\u00a0»\u00a0: l'équipe l'a relue et "
+            "publiée.\n"
+            "Elle est en ligne ici\u00a0: {link}\n\n"
             "— {organisation}\n"
         ),
-        "refused_subject": "Votre proposition : {title}",
+        "refused_subject": "Votre proposition\u00a0: {title}",
         "refused_body": (
             "Bonjour,\n\n"
-            "Merci pour votre proposition « {title} ». L'équipe a décidé de ne pas la "
+            "Merci pour votre proposition «\u00a0{title}\u00a0». L'équipe a décidé de ne pas la "
             "publier.\n"
             "{reply}"
             "\n— {organisation}\n"
         ),
-        "their_reply": "\nSon message :\n{reply}\n",
+        "their_reply": "\nSon message\u00a0:\n{reply}\n",
     },
     "en": {
         "received_subject": "New proposal: {title}",

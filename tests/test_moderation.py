@@ -103,7 +103,7 @@ def test_accepting_publishes_and_tells_the_proposer(
     assert response.status_code == 303
     assert response.headers["location"] == "/editor/proposals?done=accepted"
     page = parse(editor_client.get(response.headers["location"]).text)
-    assert page.by_class("notice")[0].text() == "Proposition acceptée : l'événement est publié."
+    assert page.by_class("notice")[0].words() == "Proposition acceptée : l'événement est publié."
     decided = page.by_class("decided")[0].words()
     assert "Bal accepté" in decided and "Acceptée par ada@example.org" in decided
     event = editor_client.get(f"/api/events/{event_id}").json()

@@ -242,7 +242,7 @@ def test_mistakes_are_shown_by_their_fields_with_the_input_kept(
         node = tree.by_id(field)
         assert node.attrs["aria-invalid"] == "true", field
         assert f"{field}-error" in (node.attrs["aria-describedby"] or "").split(), field
-        assert tree.by_id(f"{field}-error").text() == message
+        assert tree.by_id(f"{field}-error").words() == message
     assert tree.by_id("title_fr").attrs["value"] == HOSTILE
     assert tree.by_id("description").text() == HOSTILE * 3
     assert tree.by_id("proposer_email").attrs["value"] == "pas-une-adresse"

@@ -48,13 +48,13 @@ WORDS: dict[str, dict[str, str]] = {
         "their_message": "Son message",
         "sent": "Reçu le",
         "edit": "Modifier",
-        "edit_label": "Modifier « {title} »",
+        "edit_label": "Modifier «\u00a0{title}\u00a0»",
         "accept": "Accepter et publier",
-        "accept_label": "Accepter et publier « {title} »",
+        "accept_label": "Accepter et publier «\u00a0{title}\u00a0»",
         "refuse": "Refuser",
-        "refuse_label": "Refuser « {title} »",
+        "refuse_label": "Refuser «\u00a0{title}\u00a0»",
         "reply": "Message à la personne qui propose (facultatif)",
-        "reply_no_email": "Message (facultatif ; elle n'a pas laissé d'adresse e-mail)",
+        "reply_no_email": "Message (facultatif\u00a0; elle n'a pas laissé d'adresse e-mail)",
         "reply_too_long": "Le message doit faire au plus {n} caractères.",
         "decided": "Dernières décisions",
         "none_decided": "Aucune décision pour l'instant.",
@@ -62,14 +62,14 @@ WORDS: dict[str, dict[str, str]] = {
         "refused": "Refusée",
         "decided_by": "par {who}, le {when}",
         "their_reply": "Réponse",
-        "done_accepted": "Proposition acceptée : l'événement est publié.",
-        "done_refused": "Proposition refusée : l'événement est retiré.",
+        "done_accepted": "Proposition acceptée\u00a0: l'événement est publié.",
+        "done_refused": "Proposition refusée\u00a0: l'événement est retiré.",
         "not_pending": (
-            "Cette proposition n'attend plus de décision : elle a déjà été acceptée, refusée "
+            "Cette proposition n'attend plus de décision\u00a0: elle a déjà été acceptée, refusée "
             "ou retirée entre-temps."
         ),
         "not_found": "Il n'y a pas de proposition pour cet événement.",
-        "invalid": "Cet événement ne peut pas être publié tel quel : {detail}",
+        "invalid": "Cet événement ne peut pas être publié tel quel\u00a0: {detail}",
     },
     "en": {
         "title": "Proposals",

@@ -96,8 +96,8 @@ WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "title": "Proposer un événement",
         "lead": (
-            "Votre association organise un événement ? Décrivez-le ici : l'équipe le relira "
-            "avant de le publier dans l'agenda. Pas besoin de compte."
+            "Votre association organise un événement\u00a0? Décrivez-le ici\u00a0: l'équipe le "
+            "relira avant de le publier dans l'agenda. Pas besoin de compte."
         ),
         "required_note": "Les champs marqués d'un astérisque (*) sont obligatoires.",
         "required": "obligatoire",
@@ -130,7 +130,10 @@ WORDS: dict[str, dict[str, str]] = {
         "organizer_name": "Nom de l'organisateur",
         "organizer_url": "Site web de l'organisateur",
         "price": "Prix",
-        "price_help": "Par exemple « Gratuit » ou « 5 € ; 3 € tarif réduit ».",
+        "price_help": (
+            "Par exemple «\u00a0Gratuit\u00a0» "
+            "ou «\u00a05\u00a0€\u00a0; 3\u00a0€ tarif réduit\u00a0»."
+        ),
         "you": "Vous",
         "you_help": "Vus seulement par l'équipe, jamais publiés.",
         "proposer_name": "Votre nom",
@@ -142,9 +145,9 @@ WORDS: dict[str, dict[str, str]] = {
         "need_title": "Indiquez le titre de l'événement en français.",
         "bad_title": "Le titre doit faire au plus 300 caractères, sans caractère spécial.",
         "need_date": "Indiquez la date, par exemple 2027-05-14.",
-        "bad_date": "Cette date n'est pas valide ; écrivez-la par exemple 2027-05-14.",
-        "need_start": "Indiquez l'heure de début, ou cochez « Toute la journée ».",
-        "bad_time": "Cette heure n'est pas valide ; écrivez-la par exemple 18:30.",
+        "bad_date": "Cette date n'est pas valide\u00a0; écrivez-la par exemple 2027-05-14.",
+        "need_start": "Indiquez l'heure de début, ou cochez «\u00a0Toute la journée\u00a0».",
+        "bad_time": "Cette heure n'est pas valide\u00a0; écrivez-la par exemple 18:30.",
         "bad_moment": (
             "Cette date et cette heure ne sont pas possibles (année trop lointaine, ou heure "
             "sautée au changement d'heure)."
@@ -156,7 +159,7 @@ WORDS: dict[str, dict[str, str]] = {
         "bad_field": "Vérifiez ce champ.",
         "limited": (
             "Trop de propositions ont été envoyées depuis votre connexion. "
-            "Réessayez dans {minutes} min ; ce que vous avez écrit est conservé ci-dessous."
+            "Réessayez dans {minutes} min\u00a0; ce que vous avez écrit est conservé ci-dessous."
         ),
         "too_large": (
             "Votre proposition dépasse la taille permise ({size} Ko). Raccourcissez la "
@@ -164,7 +167,7 @@ WORDS: dict[str, dict[str, str]] = {
         ),
         "thanks_title": "Merci pour votre proposition",
         "thanks": (
-            "Elle a bien été reçue. L'équipe la relira avant de la publier ; si vous avez "
+            "Elle a bien été reçue. L'équipe la relira avant de la publier\u00a0; si vous avez "
             "donné votre adresse e-mail, vous serez prévenu·e."
         ),
         "another": "Proposer un autre événement",

@@ -108,6 +108,7 @@ def test_accepting_publishes_and_tells_the_proposer(
     assert "Bal accepté" in decided and "Acceptée par ada@example.org" in decided
     event = editor_client.get(f"/api/events/{event_id}").json()
     assert event["state"] == "published"
+    assert f"/events/{event['slug']}" in page.by_class("decided")[0].hrefs()
     assert actions(editor_client.app.state.settings, event_id) == [
         ("ada@example.org", "accepted"),
         ("proposal", "proposed"),
@@ -131,6 +132,7 @@ def test_refusing_removes_and_tells_the_proposer(
     decided = page.by_class("decided")[0].words()
     assert "Refusée par ada@example.org" in decided
     assert "Hors de notre région, désolés." in decided
+    assert not [h for h in page.by_class("decided")[0].hrefs() if h.startswith("/events/")]
     assert editor_client.get(f"/api/events/{event_id}").status_code in (404, 410)
     for path, (status, text) in public_texts(editor_client, "bal-refuse", event_id).items():
         assert "Bal refusé" not in text, (path, status)

@@ -142,6 +142,10 @@ def proposal_view(proposal: Proposal, settings: Settings, ui: str) -> dict[str, 
     decided, decided_iso = _stamp(proposal.decided_us, settings, ui)
     return {
         "id": proposal.event.id,
+        # Where an accepted proposal is seen by the public (while it is published).
+        "public": f"/events/{proposal.event.slug}"
+        if proposal.event.state == "published" and proposal.event.deleted_us is None
+        else None,
         "title": title,
         "title_lang": title_lang,
         "when": when,

@@ -196,7 +196,7 @@ def test_disabling_asks_first_then_ends_the_sessions(client, migrated, root, ada
     confirm = client.get(f"/editor/users/{ada.id}/disable")
     assert confirm.status_code == 200
     tree = parse(confirm.text)
-    assert tree.all("h1")[0].text() == "Désactiver le compte ada@example.org ?"
+    assert tree.all("h1")[0].text() == "Désactiver le compte ada@example.org\u00a0?"
     assert tree.all("form")[-1].attrs["action"] == f"/editor/users/{ada.id}/disable"
     assert sessions_of(migrated, ada.id) == 1  # asking changed nothing
     response = client.post(
@@ -266,7 +266,7 @@ def test_a_token_is_shown_once_and_works_until_revoked(as_root, migrated) -> Non
     made = token_id(migrated, "Site de la mairie")
     assert secret[:10] in listed.text  # the prefix, to recognise it
     confirm = as_root.get(f"/editor/tokens/{made}/revoke")
-    assert parse(confirm.text).all("h1")[0].text() == "Révoquer le jeton Site de la mairie ?"
+    assert parse(confirm.text).all("h1")[0].text() == "Révoquer le jeton Site de la mairie\u00a0?"
     assert as_root.post("/api/events", json=event_payload(), headers=bearer).status_code == 201
     revoked = as_root.post(
         f"/editor/tokens/{made}/revoke",
@@ -275,7 +275,8 @@ def test_a_token_is_shown_once_and_works_until_revoked(as_root, migrated) -> Non
     )
     assert revoked.status_code == 303
     assert revoked.headers["location"] == f"/editor/tokens?revoked={made}"
-    assert "Jeton « Site de la mairie » révoqué." in as_root.get(revoked.headers["location"]).text
+    notice = parse(as_root.get(revoked.headers["location"]).text).by_class("notice")[0].text()
+    assert notice == "Jeton «\u00a0Site de la mairie\u00a0» révoqué."
     refused = as_root.post("/api/events", json=event_payload(), headers=bearer)
     assert refused.status_code == 401
 
@@ -306,5 +307,5 @@ def test_hostile_token_names_are_inert(as_root, migrated) -> None:  # type: igno
     made = token_id(migrated, HOSTILE)
     confirm = as_root.get(f"/editor/tokens/{made}/revoke")
     assert "<script>alert(1)</script>" not in confirm.text
-    assert parse(confirm.text).all("h1")[0].text() == f"Révoquer le jeton {HOSTILE} ?"
+    assert parse(confirm.text).all("h1")[0].text() == f"Révoquer le jeton {HOSTILE}\u00a0?"
     assert PASSWORD not in confirm.text

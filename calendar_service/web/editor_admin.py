@@ -33,7 +33,7 @@ WORDS: dict[str, dict[str, str]] = {
         "users_title": "Comptes",
         "users_lead": (
             "Les personnes qui publient l'agenda. Un compte désactivé ne peut plus se "
-            "connecter ; ses sessions sont fermées."
+            "connecter\u00a0; ses sessions sont fermées."
         ),
         "users_caption": "Comptes existants",
         "email": "Adresse e-mail",
@@ -67,14 +67,14 @@ WORDS: dict[str, dict[str, str]] = {
         "too_long": "Le mot de passe est trop long.",
         "mismatch": "Les deux saisies du mot de passe diffèrent.",
         "user_created": "Compte créé pour {email}.",
-        "user_disabled": "Compte de {email} désactivé ; ses sessions sont fermées.",
+        "user_disabled": "Compte de {email} désactivé\u00a0; ses sessions sont fermées.",
         "user_enabled": "Compte de {email} réactivé.",
         "no_user": "Il n'y a pas de compte n°{id}.",
         "not_yourself": (
-            "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre "
+            "Vous ne pouvez pas désactiver votre propre compte\u00a0: demandez-le à un autre "
             "administrateur ou une autre administratrice."
         ),
-        "confirm_disable": "Désactiver le compte {email} ?",
+        "confirm_disable": "Désactiver le compte {email}\u00a0?",
         "confirm_disable_text": (
             "Cette personne ne pourra plus se connecter et ses sessions ouvertes seront "
             "fermées tout de suite. Vous pourrez réactiver le compte ensuite."
@@ -84,12 +84,15 @@ WORDS: dict[str, dict[str, str]] = {
         "tokens_title": "Jetons d'API",
         "tokens_lead": (
             "Les jetons permettent à d'autres logiciels d'écrire dans l'agenda par l'API "
-            "(en-tête « Authorization: Bearer … »). Un jeton révoqué cesse de marcher aussitôt."
+            "(en-tête «\u00a0Authorization: Bearer …\u00a0»). Un jeton révoqué cesse de "
+            "marcher aussitôt."
         ),
         "tokens_caption": "Jetons",
         "none_tokens": "Aucun jeton pour l'instant.",
         "name": "Nom",
-        "name_help": "Qui s'en sert, par exemple « Site de la mairie » ({n} caractères au plus).",
+        "name_help": (
+            "Qui s'en sert, par exemple «\u00a0Site de la mairie\u00a0» ({n} caractères au plus)."
+        ),
         "prefix": "Début du jeton",
         "revoked_on": "Révoqué le {when}",
         "revoke": "Révoquer",
@@ -98,18 +101,18 @@ WORDS: dict[str, dict[str, str]] = {
         "create_token": "Créer le jeton",
         "need_name": "Indiquez un nom.",
         "long_name": "Le nom doit faire au plus {n} caractères.",
-        "token_created": "Jeton « {name} » créé.",
+        "token_created": "Jeton «\u00a0{name}\u00a0» créé.",
         "secret": "Le jeton",
         "secret_once": (
-            "Copiez-le maintenant et gardez-le en lieu sûr : il ne sera plus jamais affiché. "
+            "Copiez-le maintenant et gardez-le en lieu sûr\u00a0: il ne sera plus jamais affiché. "
             "S'il est perdu, révoquez-le et créez-en un autre."
         ),
-        "token_revoked": "Jeton « {name} » révoqué.",
+        "token_revoked": "Jeton «\u00a0{name}\u00a0» révoqué.",
         "no_token": "Il n'y a pas de jeton n°{id} en service.",
-        "confirm_revoke": "Révoquer le jeton {name} ?",
+        "confirm_revoke": "Révoquer le jeton {name}\u00a0?",
         "confirm_revoke_text": (
             "Les logiciels qui s'en servent ne pourront plus écrire dans l'agenda, dès "
-            "maintenant. Cela ne peut pas être annulé : il faudra créer un autre jeton."
+            "maintenant. Cela ne peut pas être annulé\u00a0: il faudra créer un autre jeton."
         ),
         "confirm_revoke_yes": "Oui, révoquer le jeton",
     },

@@ -214,3 +214,25 @@ def test_anonymous_users_are_sent_to_sign_in(client: TestClient) -> None:
     assert response.status_code == 303
     assert response.headers["location"] == "/editor/login?next=%2Feditor%2Fproposals"
     assert client.get("/editor/proposals").status_code == 401
+
+
+def test_the_proposer_is_answered_in_their_language(
+    editor_client: TestClient,
+    inbox: Inbox,  # noqa: F811
+) -> None:
+    data = proposal(title={"fr": "Bal en anglais", "en": "A dance"})
+    data["proposer"] = dict(PROPOSER)
+    assert editor_client.post("/api/proposals?lang=en", json=data).status_code == 202
+    event_id = waiting(editor_client)[-1]
+    assert decide(editor_client, event_id, "accept").status_code == 303
+    [told] = inbox.messages
+    assert told.message["Subject"] == "Your proposal is published: A dance"
+    assert "?lang=en" in told.message.get_content()
+    refused = proposal(title={"fr": "Autre bal"})
+    refused["proposer"] = dict(PROPOSER)
+    assert editor_client.post("/api/proposals?lang=fr", json=refused).status_code == 202
+    event_id = waiting(editor_client)[-1]
+    assert decide(editor_client, event_id, "refuse", reply="Non.").status_code == 303
+    assert inbox.messages[-1].message["Subject"] == "Votre proposition : Autre bal"
+    bad = editor_client.post("/api/proposals?lang=xx", json=proposal(title={"fr": "X"}))
+    assert bad.status_code == 400

@@ -24,6 +24,7 @@ PROPOSAL_COLUMNS = (
     "decided_us",
     "decided_by",
     "reply",
+    "lang",
 )
 
 
@@ -41,7 +42,12 @@ async def recent_proposals(
 
 
 async def record_proposal(
-    storage: Storage, *, event_id: int, address: str, proposer: dict[str, Any]
+    storage: Storage,
+    *,
+    event_id: int,
+    address: str,
+    proposer: dict[str, Any],
+    lang: str | None = None,
 ) -> None:
     """Keep who proposed ``event_id`` and count the proposal against ``address``; forget the
     log entries older than an hour."""
@@ -59,6 +65,7 @@ async def record_proposal(
                     "message": proposer.get("message"),
                     "address": address,
                     "created_us": now,
+                    "lang": lang,
                 }
             ],
         )
@@ -90,6 +97,7 @@ class Proposal:
     decided_us: int | None
     decided_by: str | None
     reply: str | None
+    lang: str | None
 
 
 def _proposal(row: Mapping[str, Any]) -> Proposal:

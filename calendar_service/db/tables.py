@@ -167,6 +167,8 @@ proposals = sa.Table(
     sa.Column("decided_us", sa.BigInteger, nullable=True),
     sa.Column("decided_by", sa.String(254), nullable=True),
     sa.Column("reply", sa.Text, nullable=True),
+    # The language the proposer wrote in: the decision is written to them in it.
+    sa.Column("lang", sa.String(8), nullable=True),
 )
 
 # Proposals accepted per client address, counted over a rolling hour (the rate limit).

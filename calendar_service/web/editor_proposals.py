@@ -265,9 +265,11 @@ async def accept(request: Request) -> Response:
     response = _done(request, "accepted")
     settings: Settings = state.settings
     if proposal.email:
-        # The proposer's language is not kept: they are written to in the site's language.
         told = mail.proposal_accepted(
-            settings, event=stored, to=proposal.email, lang=settings.default_language
+            settings,
+            event=stored,
+            to=proposal.email,
+            lang=proposal.lang or settings.default_language,
         )
         response.background = mail.sending(settings, [told])
     return response
@@ -316,7 +318,7 @@ async def refuse(request: Request) -> Response:
             event=proposal.event,
             to=proposal.email,
             reply=reply or None,
-            lang=settings.default_language,
+            lang=proposal.lang or settings.default_language,
         )
         response.background = mail.sending(settings, [told])
     return response

@@ -260,6 +260,9 @@ def openapi_document() -> dict[str, Any]:
                 "until an editor publishes it (`PATCH /api/events/{key}` with "
                 '`{"state": "published"}`). Sending `uid`, `slug`, `status` or `state` is '
                 "refused (422). At most `proposals_per_hour` proposals an hour per address.",
+                "parameters": [
+                    _param("lang", "The proposer's language: the editors' answer is in it.")
+                ],
                 "requestBody": {
                     "required": True,
                     "content": {"application/json": {"schema": _ref("ProposalIn")}},

@@ -27,7 +27,7 @@ from calendar_service.models import EventIn, Proposer
 from calendar_service.normalise import parse_event
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
-from calendar_service.web.inputs import read_json
+from calendar_service.web.inputs import QueryReader, read_json
 
 HONEYPOT = "website"
 # Fields only the editors set: a proposal is always pending, scheduled and named by the service.
@@ -104,13 +104,14 @@ def check_proposal(
 
 
 async def submit_proposal(
-    request: Request, data: dict[str, Any], *, every: bool = False
+    request: Request, data: dict[str, Any], *, every: bool = False, lang: str | None = None
 ) -> tuple[store.StoredEvent, dict[str, Any]]:
     """Store ``data`` (a proposal without its honeypot) as a pending event, and who proposed
     it; 429 past the address's rate, 422 for an invalid proposal (which does not count; see
     ``check_proposal`` for ``every``).
 
     The one path of the API and the public form; returns the event and the proposer.
+    ``lang`` is the language the proposer wrote in (the editors answer in it).
     """
     settings: Settings = request.app.state.settings
     storage: Storage = request.app.state.storage
@@ -122,7 +123,7 @@ async def submit_proposal(
             request.app.state, event=event, actor="proposal", action="proposed"
         )
         await proposal_store.record_proposal(
-            storage, event_id=stored.id, address=address, proposer=proposer
+            storage, event_id=stored.id, address=address, proposer=proposer, lang=lang
         )
     return stored, proposer
 
@@ -159,7 +160,10 @@ async def create_proposal(request: Request) -> Response:
             "a proposal is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
         )
     data = {k: v for k, v in data.items() if k != HONEYPOT}
-    stored, proposer = await submit_proposal(request, data)
+    reader = QueryReader(request, settings)
+    lang = reader.language()  # the proposer's language, for the editors' answer
+    reader.check()
+    stored, proposer = await submit_proposal(request, data, lang=lang)
     response = json_response(ACCEPTED, 202)
     response.background = await editors_told(request, stored, proposer)
     return response

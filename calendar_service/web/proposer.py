@@ -451,7 +451,7 @@ async def propose(request: Request) -> Response:
             # Check the rest too, so that every mistake is shown at once.
             check_proposal({**document, **_placeholder(values)}, settings, every=True)
         else:
-            stored, proposer = await submit_proposal(request, document, every=True)
+            stored, proposer = await submit_proposal(request, document, every=True, lang=ui)
             thanks.background = await editors_told(request, stored, proposer)
             return thanks
     except TooManyRequests as exc:

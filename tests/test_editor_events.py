@@ -388,3 +388,21 @@ def test_partner_rows_follow_the_partners(signed_in, editor) -> None:  # type: i
     assert signed_in.post(f"/editor/events/{event_id}", data=again).status_code == 200
     partners = signed_in.get(f"/api/events/{event_id}", headers=editor).json()["partners"]
     assert [p["name"] for p in partners] == ["ALIMA", "Radio Solidaire"]
+
+
+def test_a_proposal_is_edited_here_but_decided_in_the_queue(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
+    proposal = {"title": {"fr": "Proposé"}, "start": "2027-01-07T18:30:00"}
+    assert signed_in.post("/api/proposals", json=proposal).status_code == 202
+    [found] = signed_in.get("/api/events?state=pending", headers=editor).json()["items"]
+    page = signed_in.get(f"/editor/events/{found['id']}")
+    tree = parse(page.text)
+    assert [n.attrs["value"] for n in tree.all("input") if n.attrs.get("name") == "state"] == [
+        "pending"
+    ]
+    assert "/editor/proposals" in tree.hrefs()
+    assert signed_in.get(f"/editor/events/{found['id']}/publish").status_code == 404
+    form = _form_values(page.text)
+    form.update({"title.en": "Proposed", "state": "published"})  # a forged state is ignored
+    assert signed_in.post(f"/editor/events/{found['id']}", data=form).status_code == 200
+    body = signed_in.get(f"/api/events/{found['id']}", headers=editor).json()
+    assert body["state"] == "pending" and body["title"]["en"] == "Proposed"

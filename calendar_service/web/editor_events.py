@@ -120,6 +120,8 @@ def _actor(user: User) -> str:
 def offered_actions(event: store.StoredEvent) -> list[str]:
     """The actions that make sense for the event as it is now."""
     state, status = event.state, event.document.get("status", "scheduled")
+    if state == "pending":
+        return ["delete"]  # accepted or refused in the proposals queue
     found = []
     if state == "draft":
         found.append("publish")
@@ -360,12 +362,8 @@ def _form_context(
         "weekdays": [(code, weekday_name(code, ui)) for code in WEEKDAYS],
         "zones": COMMON_ZONES,
         "partner_rows": partner_rows,
-        "states": ["draft", "published"]
-        + (
-            ["pending"]
-            if form.get("state") == "pending" or (event and event.state == "pending")
-            else []
-        ),
+        # A proposal is accepted or refused in the queue (which tells the proposer), not here.
+        "states": ["pending"] if event is not None and event.state == "pending" else STATES[:2],
         "message": _done_message(request, ui),
     }
     if event is not None:
@@ -498,6 +496,8 @@ async def save_event(request: Request) -> Response:
     storage: Storage = request.app.state.storage
     ui, lang_query = editor_ui(request)
     event = await _event_or_404(storage, request.path_params["event_id"])
+    if event.state == "pending":
+        form = {**form, "state": "pending"}  # decided in the queue, which tells the proposer
     document, errors = _checked(form, settings, ui)
     stored, stale = None, False
     if not errors:

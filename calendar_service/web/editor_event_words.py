@@ -335,7 +335,7 @@ WORDS: dict[str, dict[str, str]] = {
         "image_credit": "Credit",
         "image_width": "Width (pixels)",
         "image_height": "Height (pixels)",
-        "publication": "Statut et publication",
+        "publication": "Status and publication",
         "status_help": "A cancelled or postponed event stays visible, with a notice.",
         "state_help": "A draft appears nowhere in public.",
         "slug": "Short address",

@@ -3,6 +3,7 @@ document and back without loss."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -229,3 +230,32 @@ def test_messages_are_translated_or_marked_english() -> None:
     )
     assert say("something new", "fr") == ("something new", "en")
     assert say("something new", "en") == ("something new", None)
+
+
+def test_every_word_of_the_editor_pages_exists_in_both_languages() -> None:
+    from calendar_service import mail
+    from calendar_service.web import (
+        editor_admin,
+        editor_auth,
+        editor_common,
+        editor_event_words,
+        editor_proposals,
+        proposer,
+    )
+
+    for words in (
+        editor_event_words.WORDS,
+        editor_proposals.WORDS,
+        proposer.WORDS,
+        mail.WORDS,
+        editor_auth.WORDS,
+        editor_common.NAV_WORDS,
+        editor_admin.WORDS,
+    ):
+        assert set(words["fr"]) == set(words["en"])
+        same = {
+            key
+            for key, text in words["fr"].items()
+            if text == words["en"][key] and len(re.sub(r"\{\w+\}|\W", "", text)) > 12
+        }
+        assert not same, same  # a French sentence left in the English words, or the reverse

@@ -680,13 +680,18 @@ async def preview_page(request: Request) -> Response:
     )
 
 
-async def preview_widget(request: Request) -> Response:
-    """The event alone in the iframe widget, as partner sites show it (framed by our page)."""
+async def _previewed(request: Request) -> tuple[Any, store.StoredEvent, str]:
+    """What a preview frame shows: the app's state, the event, and the preview's language."""
     await require_session(request)
-    settings: Settings = request.app.state.settings
     state = request.app.state
     event = await _event_or_404(state.storage, request.path_params["event_id"])
-    lang = _preview_lang(request, settings)
+    return state, event, _preview_lang(request, state.settings)
+
+
+async def preview_widget(request: Request) -> Response:
+    """The event alone in the iframe widget, as partner sites show it (framed by our page)."""
+    state, event, lang = await _previewed(request)
+    settings: Settings = state.settings
     times, _ = upcoming_times(
         event, now=utc_now(), days=366, cap=settings.max_occurrences, listed=3
     )
@@ -708,11 +713,8 @@ async def preview_widget(request: Request) -> Response:
 
 async def preview_block(request: Request) -> Response:
     """The event's newsletter block (HTML for e-mail), as pasted in a newsletter."""
-    await require_session(request)
-    settings: Settings = request.app.state.settings
-    state = request.app.state
-    event = await _event_or_404(state.storage, request.path_params["event_id"])
-    lang = _preview_lang(request, settings)
+    state, event, lang = await _previewed(request)
+    settings: Settings = state.settings
     times, more = upcoming_times(
         event, now=utc_now(), days=92, cap=settings.max_occurrences, listed=6
     )

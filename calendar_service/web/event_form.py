@@ -218,6 +218,20 @@ def _number(raw: str, name: str, errors: FormErrors, *, whole: bool) -> Any:
         return None
 
 
+def _numbers(
+    form: dict[str, str], prefix: str, names: tuple[str, ...], errors: FormErrors, *, whole: bool
+) -> dict[str, Any]:
+    """The numbers typed in ``prefix.name`` fields, by name (empty fields left out)."""
+    found = {}
+    for name in names:
+        raw = _text(form, f"{prefix}.{name}")
+        if raw:
+            number = _number(raw, f"{prefix}.{name}", errors, whole=whole)
+            if number is not None:
+                found[name] = number
+    return found
+
+
 def _moments(form: dict[str, str], all_day: bool, errors: FormErrors) -> dict[str, Any]:
     """``start`` and ``end`` from their date and time fields, as the API takes them."""
     found: dict[str, Any] = {}
@@ -360,12 +374,7 @@ def document_from_form(
 
     location = {k: _text(form, f"location.{k}") for k in LOCATION}
     location = {k: v for k, v in location.items() if v}
-    for coordinate in ("lat", "lon"):
-        raw = _text(form, f"location.{coordinate}")
-        if raw:
-            number = _number(raw, f"location.{coordinate}", errors, whole=False)
-            if number is not None:
-                location[coordinate] = number
+    location.update(_numbers(form, "location", ("lat", "lon"), errors, whole=False))
     if set(location) - {"country"}:
         doc["location"] = location
     organizer = {k: _text(form, f"organizer.{k}") for k in ORGANIZER}
@@ -380,23 +389,15 @@ def document_from_form(
         doc["partners"] = partners
     image = {k: _text(form, f"image.{k}") for k in IMAGE}
     image = {k: v for k, v in image.items() if v}
-    for size in ("width", "height"):
-        raw = _text(form, f"image.{size}")
-        if raw:
-            number = _number(raw, f"image.{size}", errors, whole=True)
-            if number is not None:
-                image[size] = number
+    image.update(_numbers(form, "image", ("width", "height"), errors, whole=True))
     if image or "image" in doc:
         doc["image"] = {**image, **doc.get("image", {})}
     features = [key for key in ACCESS_FEATURES if form.get(f"accessibility.features.{key}")]
     if features:
         doc.setdefault("accessibility", {})["features"] = features
-    for age in ("min_age", "max_age"):
-        raw = _text(form, f"audience.{age}")
-        if raw:
-            number = _number(raw, f"audience.{age}", errors, whole=True)
-            if number is not None:
-                doc.setdefault("audience", {})[age] = number
+    ages = _numbers(form, "audience", ("min_age", "max_age"), errors, whole=True)
+    if ages:
+        doc.setdefault("audience", {}).update(ages)
     return Parsed(doc, errors)
 
 

@@ -406,3 +406,53 @@ def test_a_proposal_is_edited_here_but_decided_in_the_queue(signed_in, editor) -
     assert signed_in.post(f"/editor/events/{found['id']}", data=form).status_code == 200
     body = signed_in.get(f"/api/events/{found['id']}", headers=editor).json()
     assert body["state"] == "pending" and body["title"]["en"] == "Proposed"
+
+
+def test_a_series_begun_long_ago_is_listed_at_its_next_date(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date, timedelta
+
+    today = date.today()
+
+    def make(title: str, start: date, **extra: Any) -> None:
+        body = {"title": {"fr": title}, "start": f"{start}T18:30:00", **extra}
+        assert signed_in.post("/api/events", json=body, headers=editor).status_code == 201
+
+    make("Dans dix jours", today + timedelta(days=10))
+    # Weekly from 29 days ago, without end: its next date is within the week.
+    make("Chaque semaine", today - timedelta(days=29), recurrence={"rrule": "FREQ=WEEKLY"})
+    make("Dans vingt jours", today + timedelta(days=20), state="draft")
+    make("Il y a un an", today - timedelta(days=365))
+    make("Il y a deux ans", today - timedelta(days=730))
+    assert _titles(signed_in.get("/editor/events").text) == [
+        "Chaque semaine",
+        "Dans dix jours",
+        "Dans vingt jours",
+        "Il y a un an",
+        "Il y a deux ans",
+    ]
+    assert _titles(signed_in.get("/editor/events?period=upcoming&state=published").text) == [
+        "Chaque semaine",
+        "Dans dix jours",
+    ]
+
+
+def test_pages_run_from_the_upcoming_events_into_the_past_ones(  # type: ignore[no-untyped-def]
+    signed_in, editor, monkeypatch
+) -> None:
+    from datetime import date, timedelta
+
+    from calendar_service.web import editor_events
+
+    monkeypatch.setattr(editor_events, "PAGE_SIZE", 2)
+    today = date.today()
+    for days in (3, 1, 2, -5, -9):
+        body = {
+            "title": {"fr": f"Jour {days}"},
+            "start": f"{today + timedelta(days=days)}T12:00:00",
+        }
+        assert signed_in.post("/api/events", json=body, headers=editor).status_code == 201
+    pages = [_titles(signed_in.get(f"/editor/events?page={n}").text) for n in (1, 2, 3)]
+    assert pages == [["Jour 1", "Jour 2"], ["Jour 3", "Jour -5"], ["Jour -9"]]
+    first = parse(signed_in.get("/editor/events").text)
+    assert "Page 1 sur 3" in first.words()
+    assert [h for h in first.hrefs() if "page=" in h] == ["/editor/events?page=2"]

@@ -285,7 +285,11 @@ def main() -> int:
     try:
         measured = False
         for kind in kinds:
-            results = run_database(kind, sizes, args, cleanup)
+            try:
+                results = run_database(kind, sizes, args, cleanup)
+            except Exception as exc:  # the run goes on with the other database, and exits 0
+                print(f"  {kind}: the run failed: {exc!r}", file=sys.stderr)
+                continue
             if results is not None:
                 measured = True
                 report(kind, results, args)

@@ -456,3 +456,17 @@ def test_pages_run_from_the_upcoming_events_into_the_past_ones(  # type: ignore[
     first = parse(signed_in.get("/editor/events").text)
     assert "Page 1 sur 3" in first.words()
     assert [h for h in first.hrefs() if "page=" in h] == ["/editor/events?page=2"]
+
+
+def test_a_long_list_is_counted_up_to_a_cap(signed_in, editor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from calendar_service.web import editor_events
+
+    monkeypatch.setattr(editor_events, "PAGE_SIZE", 2)
+    monkeypatch.setattr(editor_events, "COUNT_CAP", 3)
+    for day in range(1, 7):
+        body = {"title": {"fr": f"Jour {day}"}, "start": f"2027-03-0{day}T12:00:00"}
+        assert signed_in.post("/api/events", json=body, headers=editor).status_code == 201
+    first = parse(signed_in.get("/editor/events").text).words()
+    assert "Plus de 3 événements" in first and "Page 1 sur plus de 2" in first
+    last = parse(signed_in.get("/editor/events?page=3&lang=en").text).words()
+    assert "6 event(s)" in last and "Page 3 of 3" in last

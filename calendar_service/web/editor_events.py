@@ -73,6 +73,8 @@ from calendar_service.web.html import PAGE_CSP, render_page
 from calendar_service.web.sessions import read_form, require_session
 
 PAGE_SIZE = 50
+# The list counts this many events past its page's first at most ("more than" beyond).
+COUNT_CAP = 1_000
 STATES = ("draft", "published", "pending")
 PERIODS = ("upcoming", "past", "all")
 # A frame of our own pages only (the previews), never of another site's.
@@ -317,7 +319,7 @@ async def _listed(
         found.extend((store.record_from_row(r), None) for r in rows)
     # Counted up to 1,000 past this page's first event, so that the count costs no more than
     # the page: more is "more than" (the template tells it from ``page``).
-    counted = sa.select(events.c.id).where(*where).limit(skip + 1_001).subquery()
+    counted = sa.select(events.c.id).where(*where).limit(skip + COUNT_CAP + 1).subquery()
     total = await storage.fetch_val(sa.select(sa.func.count()).select_from(counted))
     return found, int(total or 0)
 
@@ -353,6 +355,8 @@ async def event_list(request: Request) -> Response:
     ui, lang_query = editor_ui(request)
     choices = ListChoices.read(request)
     found, total = await _listed(request.app.state.storage, choices, settings)
+    more = total > (choices.page - 1) * PAGE_SIZE + COUNT_CAP
+    shown = total - 1 if more else total
     pages = max(1, math.ceil(total / PAGE_SIZE))
     extra = {"lang": ui} if lang_query else {}
     return render_editor(
@@ -364,9 +368,11 @@ async def event_list(request: Request) -> Response:
             "w": WORDS[ui],
             "choices": choices,
             "rows": [_row(e, n, settings, ui) for e, n in found],
-            "total": total,
+            "total": shown,
+            "more": more,
             "page": choices.page,
             "pages": pages,
+            "pages_shown": max(1, math.ceil(shown / PAGE_SIZE)),
             "previous_url": "/editor/events?" + choices.query(page=choices.page - 1, **extra)
             if choices.page > 1
             else None,

@@ -35,10 +35,11 @@ check: $(STAMP)  ## lint and type-check
 	$(BIN)/ruff format --check calendar_service tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## API (1,000 vs 100,000 events) and feed (10,000 events, needs wrk) benchmarks
+bench: $(STAMP)  ## API and editor list (1,000 vs 100,000 events), feed and newsletter (need wrk) benchmarks
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_feeds.py --databases sqlite,postgresql
 	$(BIN)/python benchmarks/bench_newsletter.py --databases sqlite,postgresql
+	$(BIN)/python benchmarks/bench_editor.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -24,7 +24,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ from typing import Any
 import asyncpg
 import httpx2 as httpx
 import sqlalchemy as sa
-from harness import Row, kind_of, seed, stop_on_sigterm
+from harness import Row, kind_of, per_size, print_plans, seed, short, stop_on_sigterm
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 from starlette.applications import Starlette
@@ -416,34 +415,20 @@ async def measure_baseline(body: bytes, requests: int) -> Timing:
 def run_database(
     kind: str, sizes: list[int], args: argparse.Namespace, cleanup: Cleanup
 ) -> tuple[list[SizeResult], Timing] | None:
-    results = []
-    for size in sizes:
-        if kind == "sqlite":
-            path = cleanup.temp_dir / f"bench-{size}.db"
-            url = f"sqlite:///{path}"
-        else:
-            name = f"calendar_bench_{uuid.uuid4().hex[:10]}_{size}"
-            created = cleanup.create(name)
-            if created is None:
-                return None
-            url = created
-        try:
-            results.append(asyncio.run(measure_size(url, kind, size, args)))
-        finally:
-            if kind == "sqlite":
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
-            else:
-                cleanup.drop(name)
+    results = per_size(
+        kind,
+        sizes,
+        "bench",
+        lambda url, size: asyncio.run(measure_size(url, kind, size, args)),
+        cleanup,
+    )
+    if results is None:
+        return None
     baseline = asyncio.run(measure_baseline(results[0].page_body, args.requests))
     return results, baseline
 
 
 # --- report -----------------------------------------------------------------------------------
-
-
-def short(size: int) -> str:
-    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
 
 
 def report(
@@ -483,20 +468,7 @@ def report(
         " served from memory through the same client)"
     )
     if args.explain:
-        print()
-        print(f"--- {label}: statements per request, direct execution ms at each size ---")
-        for name, _ in CASES:
-            per_size = [r.query_ms.get(name, []) for r in results]
-            for i, (sql, plan) in enumerate(last.plans.get(name, [])):
-                times = " / ".join(
-                    f"{short(r.size)} {ms[i]:.2f}"
-                    for r, ms in zip(results, per_size, strict=True)
-                    if i < len(ms)
-                )
-                print(f"[{name}] statement {i + 1}: {times} ms")
-                print("  " + " ".join(sql.split()))
-                for line in plan:
-                    print("    " + line)
+        print_plans(label, [name for name, _ in CASES], results, last)
 
 
 def main() -> int:

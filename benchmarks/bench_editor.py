@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ import httpx2 as httpx
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from bench_api import Timing, bench_settings, build_rows, capture_queries, client_for, explain
-from harness import Row, kind_of, seed, stop_on_sigterm
+from harness import Row, kind_of, per_size, print_plans, seed, short, stop_on_sigterm
 from throwaway import Cleanup
 
 from calendar_service.app import create_app
@@ -185,33 +184,16 @@ async def measure_size(url: str, kind: str, size: int, args: argparse.Namespace)
 def run_database(
     kind: str, sizes: list[int], args: argparse.Namespace, cleanup: Cleanup
 ) -> list[SizeResult] | None:
-    results = []
-    for size in sizes:
-        if kind == "sqlite":
-            path = cleanup.temp_dir / f"bench-editor-{size}.db"
-            url = f"sqlite:///{path}"
-        else:
-            name = f"calendar_bench_editor_{uuid.uuid4().hex[:10]}_{size}"
-            created = cleanup.create(name)
-            if created is None:
-                return None
-            url = created
-        try:
-            results.append(asyncio.run(measure_size(url, kind, size, args)))
-        finally:
-            if kind == "sqlite":
-                for suffix in ("", "-wal", "-shm"):
-                    Path(f"{path}{suffix}").unlink(missing_ok=True)
-            else:
-                cleanup.drop(name)
-    return results
+    return per_size(
+        kind,
+        sizes,
+        "bench-editor",
+        lambda url, size: asyncio.run(measure_size(url, kind, size, args)),
+        cleanup,
+    )
 
 
 # --- report -----------------------------------------------------------------------------------
-
-
-def short(size: int) -> str:
-    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
 
 
 def report(kind: str, results: list[SizeResult], args: argparse.Namespace) -> None:
@@ -243,20 +225,7 @@ def report(kind: str, results: list[SizeResult], args: argparse.Namespace) -> No
         shown = "; ".join(f"{n.split(' ?')[0]}: {t}" for n, t in r.totals.items() if t != "-")
         print(f"count shown at {short(r.size)}: {shown}")
     if args.explain:
-        print()
-        print(f"--- {label}: SELECT statements per request, direct execution ms at each size ---")
-        for name, _ in CASES:
-            per_size = [r.query_ms.get(name, []) for r in results]
-            for i, (sql, plan) in enumerate(last.plans.get(name, [])):
-                times = " / ".join(
-                    f"{short(r.size)} {ms[i]:.2f}"
-                    for r, ms in zip(results, per_size, strict=True)
-                    if i < len(ms)
-                )
-                print(f"[{name}] statement {i + 1}: {times} ms")
-                print("  " + " ".join(sql.split()))
-                for line in plan:
-                    print("    " + line)
+        print_plans(label, [name for name, _ in CASES], results, last)
 
 
 def main() -> int:

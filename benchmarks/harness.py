@@ -96,6 +96,61 @@ def run_database(
         cleanup.drop(database)
 
 
+def per_size(
+    kind: str,
+    sizes: list[int],
+    prefix: str,
+    measure: Callable[[str, int], Measured],
+    cleanup: Cleanup,
+) -> list[Measured] | None:
+    """``measure(url, size)`` on a fresh store of ``kind`` for each size, each removed once
+    measured; None when PostgreSQL can't be reached (the run goes on with the other one)."""
+    results = []
+    for size in sizes:
+        if kind == "sqlite":
+            path = cleanup.temp_dir / f"{prefix}-{size}.db"
+            url = f"sqlite:///{path}"
+        else:
+            name = f"calendar_{prefix.replace('-', '_')}_{uuid.uuid4().hex[:10]}_{size}"
+            created = cleanup.create(name)
+            if created is None:
+                return None
+            url = created
+        try:
+            results.append(measure(url, size))
+        finally:
+            if kind == "sqlite":
+                for suffix in ("", "-wal", "-shm"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            else:
+                cleanup.drop(name)
+    return results
+
+
+def short(size: int) -> str:
+    """1000 → "1k"."""
+    return f"{size // 1000}k" if size % 1000 == 0 else str(size)
+
+
+def print_plans(label: str, names: list[str], results: list[Any], last: Any) -> None:
+    """Each case's SQL statements, their plans and their direct times at each size (the
+    results carry ``size`` and ``query_ms``; ``last`` carries ``plans``)."""
+    print()
+    print(f"--- {label}: statements per request, direct execution ms at each size ---")
+    for name in names:
+        per_size = [r.query_ms.get(name, []) for r in results]
+        for i, (sql, plan) in enumerate(last.plans.get(name, [])):
+            times = " / ".join(
+                f"{short(r.size)} {ms[i]:.2f}"
+                for r, ms in zip(results, per_size, strict=True)
+                if i < len(ms)
+            )
+            print(f"[{name}] statement {i + 1}: {times} ms")
+            print("  " + " ".join(sql.split()))
+            for line in plan:
+                print("    " + line)
+
+
 # --- seeding ----------------------------------------------------------------------------------
 
 Row = tuple[EventIn, Schedule, str, str]  # what ``insert_many`` stores: event, schedule, uid, slug

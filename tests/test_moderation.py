@@ -236,3 +236,26 @@ def test_the_proposer_is_answered_in_their_language(
     assert inbox.messages[-1].message["Subject"] == "Votre proposition : Autre bal"
     bad = editor_client.post("/api/proposals?lang=xx", json=proposal(title={"fr": "X"}))
     assert bad.status_code == 400
+
+
+def test_publishing_a_proposal_with_the_api_accepts_it(
+    editor_client: TestClient,
+    editor: dict[str, str],
+    inbox: Inbox,  # noqa: F811
+) -> None:
+    event_id = propose(editor_client, "Bal publié par l'API")
+    patched = editor_client.patch(
+        f"/api/events/{event_id}", json={"state": "published"}, headers=editor
+    )
+    assert patched.status_code == 200, patched.text
+    assert waiting(editor_client) == []
+    decided = parse(editor_client.get("/editor/proposals").text).by_class("decided")[0].words()
+    assert "Bal publié par l'API" in decided and "Acceptée par token:" in decided
+    [told] = inbox.messages
+    assert told.recipients == [PROPOSER["email"]]
+    assert told.message["Subject"] == "Votre proposition est publiée : Bal publié par l'API"
+    # A later change is no new decision, and tells no one.
+    again = editor_client.patch(f"/api/events/{event_id}", json={"state": "draft"}, headers=editor)
+    assert again.status_code == 200
+    editor_client.patch(f"/api/events/{event_id}", json={"state": "published"}, headers=editor)
+    assert len(inbox.messages) == 1

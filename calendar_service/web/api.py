@@ -10,10 +10,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from calendar_service import editing
+from calendar_service import editing, mail
 from calendar_service.dates import epoch, utc_now
 from calendar_service.db import events as store
 from calendar_service.db import listings
+from calendar_service.db import proposals as proposal_store
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage
 from calendar_service.errors import (
@@ -253,7 +254,7 @@ def _localize_patch(patch: dict[str, Any], default_language: str) -> dict[str, A
 
 
 async def update_event(request: Request) -> Response:
-    settings, _ = _context(request)
+    settings, storage = _context(request)
     token = await require_role(request, "editor")
     patch = await read_json(request, max_bytes=settings.max_body_bytes, types=PATCH_TYPES)
     if not isinstance(patch, dict):
@@ -261,8 +262,11 @@ async def update_event(request: Request) -> Response:
             "a patch is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
         )
 
+    before: list[str] = []  # the state the event had, read under the lock
+
     def merged(current: store.StoredEvent) -> dict[str, Any]:
         # Runs under the row's lock: concurrent patches apply one after another.
+        before.append(current.state)
         _check_if_match(request, current)
         if "uid" in patch and patch["uid"] != current.uid:
             raise ValidationFailed(
@@ -271,16 +275,35 @@ async def update_event(request: Request) -> Response:
         document = editing.editable_document(current)
         return merge_patch(document, _localize_patch(patch, settings.default_language))  # type: ignore[no-any-return]
 
-    stored = await editing.change_event(
-        request.app.state,
-        key=request.path_params["key"],
-        actor=actor_of(token),
-        document_for=merged,
-    )
+    async with storage.transaction():
+        stored = await editing.change_event(
+            request.app.state,
+            key=request.path_params["key"],
+            actor=actor_of(token),
+            document_for=merged,
+        )
+        accepted = before == ["pending"] and stored.state == "published"
+        proposal = await proposal_store.get_proposal(storage, event_id=stored.id)
+        if accepted and proposal is not None and proposal["decision"] is None:
+            # Publishing a proposal accepts it, as the queue's button does.
+            await proposal_store.record_decision(
+                storage, event_id=stored.id, decision="accepted", by=actor_of(token)
+            )
+        else:
+            proposal = None
     body = event_json(
         stored, lang=None, default_language=settings.default_language, base_url=settings.base_url
     )
-    return json_response(body, headers={"ETag": _etag(stored, None)})
+    response = json_response(body, headers={"ETag": _etag(stored, None)})
+    if proposal is not None and proposal["email"]:
+        told = mail.proposal_accepted(
+            settings,
+            event=stored,
+            to=proposal["email"],
+            lang=proposal["lang"] or settings.default_language,
+        )
+        response.background = mail.sending(settings, [told])
+    return response
 
 
 async def delete_event(request: Request) -> Response:

@@ -258,7 +258,8 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Propose an event (no token): it waits, pending, for an editor",
                 "description": "The event is stored with state `pending` and shown nowhere "
                 "until an editor publishes it (`PATCH /api/events/{key}` with "
-                '`{"state": "published"}`, which accepts it and tells the proposer). Sending `uid`, `slug`, `status` or `state` is '
+                '`{"state": "published"}`, which accepts it and tells the proposer). '
+                "Sending `uid`, `slug`, `status` or `state` is "
                 "refused (422). At most `proposals_per_hour` proposals an hour per address.",
                 "parameters": [
                     _param("lang", "The proposer's language: the editors' answer is in it.")

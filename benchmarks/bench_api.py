@@ -211,11 +211,15 @@ class Timing:
         return f"{self.median_ms:7.2f} ({self.p95_ms:6.2f})"
 
 
-async def time_requests(client: httpx.AsyncClient, url: str, requests: int) -> tuple[Timing, bytes]:
+async def time_requests(
+    client: httpx.AsyncClient, url: str, requests: int, warmup: int = WARMUP
+) -> tuple[Timing, httpx.Response]:
+    """``requests`` sequential GETs of ``url`` after ``warmup`` untimed ones; the timing (with
+    the items of a JSON page) and the first answer."""
     response = await client.get(url)
     if response.status_code != 200:
         raise RuntimeError(f"GET {url} -> {response.status_code}: {response.text[:500]}")
-    for _ in range(WARMUP):
+    for _ in range(warmup):
         await client.get(url)
     gc.collect()
     samples = []
@@ -233,11 +237,11 @@ async def time_requests(client: httpx.AsyncClient, url: str, requests: int) -> t
         p95_ms=p95 * 1000,
         per_s=requests / total,
     )
-    body = response.content
-    data = response.json()
-    if isinstance(data, dict) and "items" in data:
-        timing.items = len(data["items"])
-    return timing, body
+    if response.headers.get("content-type", "").startswith("application/json"):
+        data = response.json()
+        if isinstance(data, dict) and "items" in data:
+            timing.items = len(data["items"])
+    return timing, response
 
 
 @asynccontextmanager
@@ -378,7 +382,8 @@ async def measure_size(url: str, kind: str, size: int, args: argparse.Namespace)
             CASES[4][0]: f"/api/events?limit=50&cursor={await mid_cursor(storage, size)}",
         }
         for name, case_url in urls.items():
-            timing, body = await time_requests(client, case_url, args.requests)
+            timing, answer = await time_requests(client, case_url, args.requests)
+            body = answer.content
             timings[name] = timing
             if name == CASES[0][0]:
                 page_body = body

@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import gc
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +37,7 @@ import httpx2 as httpx
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from bench_api import Timing, bench_settings, build_rows, capture_queries, client_for, explain
+from bench_api import time_requests as api_time_requests
 from harness import Row, kind_of, per_size, print_plans, seed, short, stop_on_sigterm
 from throwaway import Cleanup
 
@@ -98,34 +98,11 @@ async def sign_in(client: httpx.AsyncClient) -> None:
 
 
 async def time_requests(client: httpx.AsyncClient, url: str, requests: int, warmup: int) -> Timing:
-    """``requests`` sequential GETs after ``warmup`` ones; items: rows of the page (the
-    editor's table rows, or the API's items)."""
-    response = await client.get(url, follow_redirects=False)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {url} -> {response.status_code}: {response.text[:500]}")
-    for _ in range(warmup):
-        await client.get(url)
-    gc.collect()
-    samples = []
-    began = time.perf_counter()
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        r = await client.get(url)
-        samples.append(time.perf_counter() - t0)
-        assert r.status_code == 200, r.status_code
-    total = time.perf_counter() - began
-    samples.sort()
-    p95 = samples[min(len(samples) - 1, round(0.95 * len(samples)) - 1)]
-    if response.headers["content-type"].startswith("application/json"):
-        items = len(response.json()["items"])
-    else:
-        items = len(ROW.findall(response.text))
-    return Timing(
-        median_ms=statistics.median(samples) * 1000,
-        p95_ms=p95 * 1000,
-        per_s=requests / total,
-        items=items,
-    )
+    """``bench_api.time_requests``, its items also counted in the editor's table rows."""
+    timing, response = await api_time_requests(client, url, requests, warmup)
+    if timing.items is None:
+        timing.items = len(ROW.findall(response.text))
+    return timing
 
 
 @dataclass

@@ -16,8 +16,8 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
 from calendar_service.errors import ServiceError
 from calendar_service.settings import Settings
-from calendar_service.web.editor_common import render_editor
-from calendar_service.web.html import PAGE_HEADERS, render_page, ui_language
+from calendar_service.web.editor_common import NO_STORE, editor_refusal, editor_ui, render_editor
+from calendar_service.web.html import render_page
 from calendar_service.web.sessions import (
     CSRF_FIELD,
     clear_session_cookie,
@@ -33,7 +33,6 @@ from calendar_service.web.sessions import (
 FAILURE_WINDOW_US = 15 * 60 * 1_000_000
 ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
-NO_STORE = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
@@ -114,19 +113,6 @@ async def slow_down(failures: int) -> None:
     await asyncio.sleep(min(0.2 * failures, 2.0))
 
 
-def _ui(request: Request) -> tuple[str, str]:
-    """The page's language and the query that keeps it in links and form actions."""
-    settings: Settings = request.app.state.settings
-    ui = ui_language(request.query_params.get("lang"), settings)
-    return ui, "" if ui == settings.default_language else f"?lang={ui}"
-
-
-def refusal(request: Request, error: ServiceError) -> Response:
-    """A refused form: always an HTML page naming the problem, whatever the client accepts."""
-    ui, _ = _ui(request)
-    return render_page(request, "pages/error.html", {"error": error, "ui": ui}, status=error.status)
-
-
 def _login_page(
     request: Request,
     *,
@@ -138,7 +124,7 @@ def _login_page(
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> Response:
-    ui, lang_query = _ui(request)
+    ui, lang_query = editor_ui(request)
     settings: Settings = request.app.state.settings
     response = render_page(
         request,
@@ -183,8 +169,8 @@ async def login(request: Request) -> Response:
     try:
         form = await read_form(request, secret=None if new else nonce, purpose="login")
     except ServiceError as exc:
-        return refusal(request, exc)
-    ui, _ = _ui(request)
+        return editor_refusal(request, exc)
+    ui, _ = editor_ui(request)
     w = WORDS[ui]
     email = form.get("email", "").strip()[:254]
     password = form.get("password", "")
@@ -242,10 +228,10 @@ async def logout(request: Request) -> Response:
     try:
         await read_form(request, secret=session.csrf_secret, purpose="session")
     except ServiceError as exc:
-        return refusal(request, exc)
+        return editor_refusal(request, exc)
     settings: Settings = request.app.state.settings
     await accounts.end_session(request.app.state.storage, session_id=session.id)
-    _, lang_query = _ui(request)
+    _, lang_query = editor_ui(request)
     response = RedirectResponse(f"/editor/login{lang_query}", status_code=303)
     clear_session_cookie(response, settings)
     return response
@@ -253,7 +239,7 @@ async def logout(request: Request) -> Response:
 
 async def editor_home(request: Request) -> Response:
     session, user = await require_session(request)
-    ui, _ = _ui(request)
+    ui, _ = editor_ui(request)
     waiting = await proposal_store.pending_proposals(request.app.state.storage)
     return render_editor(
         request,
@@ -273,7 +259,7 @@ def _password_page(
     done: bool = False,
     status: int = 200,
 ) -> Response:
-    ui, _ = _ui(request)
+    ui, _ = editor_ui(request)
     w = WORDS[ui]
     return render_editor(
         request,
@@ -300,8 +286,8 @@ async def change_password(request: Request) -> Response:
     try:
         form = await read_form(request, secret=session.csrf_secret, purpose="session")
     except ServiceError as exc:
-        return refusal(request, exc)
-    ui, _ = _ui(request)
+        return editor_refusal(request, exc)
+    ui, _ = editor_ui(request)
     w = WORDS[ui]
     storage: Storage = request.app.state.storage
     current = form.get("current_password", "")

@@ -38,6 +38,7 @@ from calendar_service.errors import (
     ServiceError,
     ValidationFailed,
 )
+from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.phrases import date_phrase
 from calendar_service.recurrence_text import WEEKDAYS, recurrence_phrase, weekday_name
@@ -513,17 +514,19 @@ async def edit_event_page(request: Request) -> Response:
 
 def _checked(
     form: dict[str, str], settings: Settings, ui: str
-) -> tuple[dict[str, Any], FormErrors]:
-    """The document the form describes, and every error: the form's own first, then the
-    shared validation's for the other fields."""
+) -> tuple[dict[str, Any], EventIn | None, FormErrors]:
+    """The document the form describes, the event it validates to (``None`` with errors),
+    and every error: the form's own first, then the shared validation's for the other
+    fields."""
     parsed = document_from_form(form, languages=settings.languages, lang=ui)
+    event = None
     try:
-        parse_event(parsed.document, settings)
+        event = parse_event(parsed.document, settings)
     except ValidationFailed as exc:
         place_errors(parsed.errors, exc.errors or [], settings.default_language)
     if not parsed.document.get("title", {}).get(settings.default_language):
         parsed.errors.add(f"title.{settings.default_language}", "title_default")
-    return parsed.document, parsed.errors
+    return parsed.document, None if parsed.errors else event, parsed.errors
 
 
 async def create_event(request: Request) -> Response:
@@ -534,13 +537,13 @@ async def create_event(request: Request) -> Response:
         return editor_refusal(request, exc)
     settings: Settings = request.app.state.settings
     ui, lang_query = editor_ui(request)
-    document, errors = _checked(form, settings, ui)
+    _, event, errors = _checked(form, settings, ui)
     stored = None
-    if not errors:
+    if event is not None:
         try:
-            stored = await editing.add_event(request.app.state, data=document, actor=_actor(user))
-        except ValidationFailed as exc:
-            place_errors(errors, exc.errors or [], settings.default_language)
+            stored = await editing.store_new_event(
+                request.app.state, event=event, actor=_actor(user)
+            )
         except Conflict as exc:
             errors.add("slug", str(exc), translate=True)
     if stored is None:
@@ -572,9 +575,9 @@ async def save_event(request: Request) -> Response:
     event = await _event_or_404(storage, request.path_params["event_id"])
     if event.state == "pending":
         form = {**form, "state": "pending"}  # decided in the queue, which tells the proposer
-    document, errors = _checked(form, settings, ui)
+    document, checked, errors = _checked(form, settings, ui)
     stored, stale = None, False
-    if not errors:
+    if checked is not None:
         try:
             stored = await editing.change_event(
                 request.app.state,

@@ -25,8 +25,8 @@ from calendar_service.errors import (
 )
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
-from calendar_service.web.editor_common import editor_ui, with_lang
-from calendar_service.web.html import PAGE_HEADERS, render_page
+from calendar_service.web.editor_common import NO_STORE, editor_refusal, editor_ui, with_lang
+from calendar_service.web.html import render_page
 from calendar_service.web.inputs import read_body
 from calendar_service.web.proposals import (
     HONEYPOT,
@@ -44,7 +44,6 @@ from calendar_service.web.sessions import (
 
 PATH = "/proposer"
 PURPOSE = "proposal"
-NO_STORE = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 FORM_TYPES = ("application/x-www-form-urlencoded",)
 TEXT_FIELDS = (
     "title_fr",
@@ -419,11 +418,6 @@ async def _read_within(request: Request, max_bytes: int) -> Request:
     return Request(request.scope, receive)
 
 
-def _refusal(request: Request, error: ServiceError) -> Response:
-    ui, _ = editor_ui(request)
-    return render_page(request, "pages/error.html", {"error": error, "ui": ui}, status=error.status)
-
-
 async def propose(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     ui, lang_query = editor_ui(request)
@@ -436,7 +430,7 @@ async def propose(request: Request) -> Response:
         size = math.floor(settings.max_proposal_bytes / 1000)
         return _page(request, nonce=nonce, message=w["too_large"].format(size=size), status=413)
     except ServiceError as exc:
-        return _refusal(request, exc)
+        return editor_refusal(request, exc)
     thanks = RedirectResponse(with_lang(f"{PATH}/merci", lang_query), status_code=303)
     if form.get(HONEYPOT):
         # A robot filled the hidden field: thank it, and keep nothing.

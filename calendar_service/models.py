@@ -21,7 +21,7 @@ from pydantic import (
     field_validator,
 )
 
-from calendar_service.dates import parse_moment, zone
+from calendar_service.dates import parse_moment
 from calendar_service.vocabulary import (
     AccessFeature,
     AttendanceMode,
@@ -30,6 +30,7 @@ from calendar_service.vocabulary import (
     State,
     Status,
 )
+from calendar_service.zones import check_zone
 
 DEFAULT_LANGUAGE = "fr"
 DEFAULT_LANGUAGES = ("fr", "en")
@@ -230,7 +231,7 @@ class EventIn(Strict):
     @classmethod
     def _zone(cls, value: str | None) -> str | None:
         if value is not None:
-            zone(value)
+            check_zone(value)
         return value
 
     @field_validator("tags")

@@ -6,13 +6,14 @@ Every setting has the ``CALENDAR_`` prefix in the environment (``CALENDAR_DATABA
 
 from __future__ import annotations
 
-import zoneinfo
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from calendar_service.zones import check_zone
 
 DEFAULT_SECRET = "change-me-this-is-not-a-secret"
 
@@ -112,11 +113,7 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
+        return check_zone(value)
 
     @field_validator("brand_logo_url")
     @classmethod

@@ -18,7 +18,7 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent
 from calendar_service.db.listings import EventFilter, list_events, list_occurrences
 from calendar_service.errors import BadRequest
-from calendar_service.models import EventIn
+from calendar_service.models import stored_event
 from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.jsonapi import event_json
 from calendar_service.render.newsletter import (
@@ -29,7 +29,8 @@ from calendar_service.render.newsletter import (
     group_label,
 )
 from calendar_service.render.syndication import SyndicationItem, short_description
-from calendar_service.schedule import schedule_of
+from calendar_service.resilience import render_each
+from calendar_service.schedule import occurrences_between, schedule_of
 from calendar_service.settings import Settings
 
 Grouping = Literal["day", "category"]
@@ -178,11 +179,18 @@ async def render_digest(
     entries = await entries_in_window(
         storage, flt=flt, from_ts=from_ts, to_ts=to_ts, cap=settings.max_occurrences
     )
-    sections = grouped(entries, group=group, lang=lang, default_timezone=settings.default_timezone)
-    rendered = [
-        (label, [blocks.block(templates, e, lang=lang, fmt=fmt, heading=4) for e in section])
-        for label, section in sections
-    ]
+    # Each block is rendered once, on its own: one event that cannot be is left out.
+    texts = dict(
+        render_each(
+            entries,
+            lambda e: (e.event.id, blocks.block(templates, e, lang=lang, fmt=fmt, heading=4)),
+            what="a digest",
+            ident=lambda e: e.event.id,
+        )
+    )
+    kept = [e for e in entries if e.event.id in texts]
+    sections = grouped(kept, group=group, lang=lang, default_timezone=settings.default_timezone)
+    rendered = [(label, [texts[e.event.id] for e in section]) for label, section in sections]
     view = digest_view(
         brand=templates.brand,
         lang=lang,
@@ -200,11 +208,13 @@ def upcoming_times(
     """An event's next occurrences from ``now`` (up to ``listed`` of those within ``days``),
     and the start of its last one within ``days`` when there are more. A past event gives its
     last occurrence."""
-    document = EventIn.model_validate(event.document | {"state": event.state})
-    schedule = schedule_of(document, now=now, horizon_days=days, cap=cap)
+    document = stored_event(event.document, event.state)
     now_ts, horizon = epoch(now), epoch(now) + days * 86_400
-    ahead = [o for o in schedule.occurrences if o.end > now_ts and o.start < horizon]
+    # From now, not from the series' start: a drop-in session begun years ago costs the same.
+    ahead = occurrences_between(document, window_start=now_ts, window_end=horizon, cap=cap)
+    ahead = [o for o in ahead if o.end > now_ts]
     if not ahead:
+        schedule = schedule_of(document, now=now, horizon_days=days, cap=cap)
         past = [o for o in schedule.occurrences if o.start < now_ts] or schedule.occurrences[:1]
         return ((past[-1].start, past[-1].end),), None
     times = tuple((o.start, o.end) for o in ahead[:listed])
@@ -240,8 +250,8 @@ async def syndication_items(
         storage, flt=window, limit=MAX_SYNDICATED, cursor=None, cap=settings.max_occurrences
     )
     brand = templates.brand
-    items = []
-    for event in found:
+
+    def item(event: StoredEvent) -> SyndicationItem:
         times, more = upcoming_times(
             event,
             now=now,
@@ -259,26 +269,24 @@ async def syndication_items(
         structured["when"] = view["when"]
         structured["occurrences"] = [_occurrence_json(event, s, e) for s, e in times]
         label = view["mark"] if view["mark_strong"] else ""
-        items.append(
-            SyndicationItem(
-                guid=event.uid,
-                title=f"[{label}] {view['title']}" if label else view["title"],
-                link=view["more_url"],
-                published=datetime.fromtimestamp(
-                    (event.published_us or event.created_us) / 1_000_000, UTC
-                ),
-                modified=datetime.fromtimestamp(event.updated_us / 1_000_000, UTC),
-                summary=short_description(
-                    [view["when"], ", ".join(view["where"]), view["summary"]]
-                ),
-                html=blocks.block(templates, entry, lang=lang, fmt="html", heading=3),
-                text=blocks.block(templates, entry, lang=lang, fmt="txt", heading=3),
-                category=group_label(event.document["category"], lang),
-                tags=tuple(event.document.get("tags") or ()),
-                image=view["image"],
-                event=structured,
-            )
+        return SyndicationItem(
+            guid=event.uid,
+            title=f"[{label}] {view['title']}" if label else view["title"],
+            link=view["more_url"],
+            published=datetime.fromtimestamp(
+                (event.published_us or event.created_us) / 1_000_000, UTC
+            ),
+            modified=datetime.fromtimestamp(event.updated_us / 1_000_000, UTC),
+            summary=short_description([view["when"], ", ".join(view["where"]), view["summary"]]),
+            html=blocks.block(templates, entry, lang=lang, fmt="html", heading=3),
+            text=blocks.block(templates, entry, lang=lang, fmt="txt", heading=3),
+            category=group_label(event.document["category"], lang),
+            tags=tuple(event.document.get("tags") or ()),
+            image=view["image"],
+            event=structured,
         )
+
+    items = render_each(found, item, what="a syndication feed", ident=lambda e: e.id)
     return items
 
 

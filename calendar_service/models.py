@@ -229,8 +229,9 @@ class EventIn(Strict):
 
     @field_validator("timezone")
     @classmethod
-    def _zone(cls, value: str | None) -> str | None:
-        if value is not None:
+    def _zone(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # A stored event is read back as it was written (see ``stored_event``).
+        if value is not None and not (info.context or {}).get("stored"):
             check_zone(value)
         return value
 
@@ -238,6 +239,12 @@ class EventIn(Strict):
     @classmethod
     def _unique_tags(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
+
+
+def stored_event(document: dict[str, Any], state: str) -> EventIn:
+    """An event as it was stored, read back for its times: its zone is taken as stored (an
+    older version may have accepted one that is refused now; see ``resilience``)."""
+    return EventIn.model_validate(document | {"state": state}, context={"stored": True})
 
 
 class Proposer(Strict):

@@ -216,6 +216,9 @@ def zone_note(zone_name: str, default_zone: str, lang: str) -> str:
     """ " (heure de Mayotte)" when an event keeps another zone's time than the service's."""
     if zone_name == default_zone or zone_name in ("UTC", "Etc/UTC"):
         return ""
-    if lang == "fr":
-        return f" (heure de {get_timezone_location(zone_name, locale='fr', return_city=True)})"
-    return f" ({get_timezone_location(zone_name, locale=lang)})"
+    try:
+        if lang == "fr":
+            return f" (heure de {get_timezone_location(zone_name, locale='fr', return_city=True)})"
+        return f" ({get_timezone_location(zone_name, locale=lang)})"
+    except LookupError:  # a zone Babel does not know (stored by an older version)
+        return f" ({zone_name.rsplit('/', 1)[-1].replace('_', ' ')})"

@@ -42,8 +42,11 @@ class Schedule:
     expanded_until_ts: int | None
 
 
-def _expand(event: EventIn, *, until: datetime, cap: int) -> tuple[list[datetime], bool]:
-    """The local starts of a recurring event up to ``until`` (see ``recurrence.expand``)."""
+def _expand(
+    event: EventIn, *, until: datetime, cap: int, after: datetime | None = None
+) -> tuple[list[datetime], bool]:
+    """The local starts of a recurring event from ``after`` up to ``until`` (see
+    ``recurrence.expand``)."""
     assert event.recurrence is not None
     return expand(
         start=event.start,
@@ -53,6 +56,7 @@ def _expand(event: EventIn, *, until: datetime, cap: int) -> tuple[list[datetime
         tz=zone(event.timezone or "UTC"),
         all_day=event.all_day,
         until=until,
+        after=after,
         cap=cap,
     )
 
@@ -104,13 +108,22 @@ def schedule_of(event: EventIn, *, now: datetime, horizon_days: int, cap: int) -
 def occurrences_between(
     event: EventIn, *, window_start: int, window_end: int, cap: int
 ) -> list[OccurrenceTimes]:
-    """The occurrences overlapping ``[window_start, window_end)``, expanded now.
+    """The occurrences overlapping ``[window_start, window_end)``, expanded now, from the
+    window (not from the series' start: the cost is the window's, however old the series).
 
-    For open-ended rules whose stored occurrences stop before the window's end.
+    For open-ended rules whose stored occurrences stop before the window's end, and for the
+    next dates of one event.
     """
     tz = zone(event.timezone or "UTC")
     until_local = from_epoch(window_end, tz).replace(tzinfo=None)
-    starts, _ = _expand(event, until=until_local, cap=100 * cap)
+    if event.recurrence is None:
+        starts = [_as_datetime(event.start)]
+    else:
+        # An occurrence that starts before the window may still overlap it: look back by the
+        # event's length (and a day, for clock changes).
+        length = _length(event)
+        after = from_epoch(window_start, tz).replace(tzinfo=None) - length - timedelta(days=1)
+        starts, _ = _expand(event, until=until_local, after=after, cap=cap + 1_000)
     found = []
     for local in starts:
         occ = _occurrence(event, local)
@@ -119,6 +132,13 @@ def occurrences_between(
             if len(found) >= cap:
                 break
     return found
+
+
+def _length(event: EventIn) -> timedelta:
+    if event.end is None:
+        return timedelta(0)
+    length = _as_datetime(event.end) - _as_datetime(event.start)
+    return length + timedelta(days=1) if event.all_day else length
 
 
 def _overlaps(occ: OccurrenceTimes, window_start: int) -> bool:

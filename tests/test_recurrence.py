@@ -47,7 +47,7 @@ def test_all_day_until_stays_a_date() -> None:
         ("FREQ=WEEKLY;COUNT=0", "at least 1"),
         ("FREQ=WEEKLY;COUNT=5000", "more than"),
         ("FREQ=WEEKLY;INTERVAL=-1", "INTERVAL"),
-        ("FREQ=WEEKLY;BYDAY=XX", "invalid RRULE"),
+        ("FREQ=WEEKLY;BYDAY=XX", "not a weekday"),
         ("FREQ=WEEKLY;UNTIL=tomorrow", "UNTIL=TOMORROW"),
         ("FREQ=WEEKLY;COLOR=RED", "unknown RRULE part"),
         ("FREQ=WEEKLY;FREQ=DAILY", "twice"),

@@ -11,6 +11,7 @@ Every query reads an index range bounded by the page, not by the table:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 from dataclasses import dataclass, field
@@ -22,7 +23,8 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent, fold, record_from_row
 from calendar_service.db.tables import event_tags, events, occurrences
 from calendar_service.errors import BadRequest
-from calendar_service.models import EventIn
+from calendar_service.models import stored_event
+from calendar_service.resilience import render_each
 from calendar_service.schedule import SHORT_SPAN, occurrences_between
 
 
@@ -267,11 +269,12 @@ async def _window(
             events.c.expanded_until_ts < to_ts,
         )
     )
-    for row in unexpanded:
-        record = record_from_row(row)
-        event = EventIn.model_validate(record.document | {"state": record.state})
-        times = occurrences_between(event, window_start=from_ts, window_end=to_ts, cap=cap)
-        others.extend(StoredOccurrence(record, t.start, t.end) for t in times)
+    if unexpanded:
+        # Expanded in a thread: many open-ended series in a far window cost CPU, not the loop.
+        series = [record_from_row(row) for row in unexpanded]
+        others.extend(
+            await asyncio.to_thread(_expanded, series, from_ts=from_ts, to_ts=to_ts, cap=cap)
+        )
 
     if first_only:
         firsts: dict[int, StoredOccurrence] = {}
@@ -280,3 +283,18 @@ async def _window(
         others = list(firsts.values())
     found.extend(x for x in others if after is None or x.key > after)
     return found
+
+
+def _expanded(
+    records: list[StoredEvent], *, from_ts: int, to_ts: int, cap: int
+) -> list[StoredOccurrence]:
+    """The occurrences in the window of events whose stored occurrences stop before it; an
+    event that cannot be expanded is left out (``resilience``)."""
+
+    def expand(record: StoredEvent) -> list[StoredOccurrence]:
+        event = stored_event(record.document, record.state)
+        times = occurrences_between(event, window_start=from_ts, window_end=to_ts, cap=cap)
+        return [StoredOccurrence(record, t.start, t.end) for t in times]
+
+    rows = render_each(records, expand, what="a listing", ident=lambda r: r.id)
+    return [occurrence for found in rows for occurrence in found]

@@ -25,6 +25,7 @@ from calendar_service.errors import (
     ValidationFailed,
 )
 from calendar_service.render.jsonapi import event_json, occurrence_json, timestamp, tombstone_json
+from calendar_service.resilience import render_each
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.auth import optional_token, require_role
@@ -157,14 +158,18 @@ async def list_events(request: Request) -> Response:
     found, next_cursor = await listings.list_events(
         storage, flt=flt, limit=limit, cursor=cursor, cap=settings.max_occurrences
     )
-    items = [
-        tombstone_json(e)
-        if e.deleted_us is not None
-        else event_json(
-            e, lang=lang, default_language=settings.default_language, base_url=settings.base_url
-        )
-        for e in found
-    ]
+    items = render_each(
+        found,
+        lambda e: (
+            tombstone_json(e)
+            if e.deleted_us is not None
+            else event_json(
+                e, lang=lang, default_language=settings.default_language, base_url=settings.base_url
+            )
+        ),
+        what="/api/events",
+        ident=lambda e: e.id,
+    )
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
@@ -187,12 +192,14 @@ async def list_occurrences(request: Request) -> Response:
         cursor=cursor,
         cap=settings.max_occurrences,
     )
-    items = [
-        occurrence_json(
+    items = render_each(
+        found,
+        lambda o: occurrence_json(
             o, lang=lang, default_language=settings.default_language, base_url=settings.base_url
-        )
-        for o in found
-    ]
+        ),
+        what="/api/occurrences",
+        ident=lambda o: o.event.id,
+    )
     return json_response({"items": items, "next_cursor": next_cursor})
 
 

@@ -19,6 +19,7 @@ from calendar_service.db.listings import EventFilter
 from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.pages import occurrence_item
+from calendar_service.resilience import render_each
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.html import EMBED_HEADERS, LANGUAGE_NAMES, render_page, upcoming
@@ -200,10 +201,12 @@ async def embed(request: Request) -> Response:
     choices = EmbedChoices(request, settings)
     found = await upcoming(request, flt=choices.narrow(feed_filter(feed)), limit=choices.limit)
     brand = state.templates.brand
-    items = [
-        occurrence_item(o.event, o.start_ts, o.end_ts, lang=choices.lang, brand=brand)
-        for o in found
-    ]
+    items = render_each(
+        found,
+        lambda o: occurrence_item(o.event, o.start_ts, o.end_ts, lang=choices.lang, brand=brand),
+        what="the embed",
+        ident=lambda o: o.event.id,
+    )
     subscribe = f"{settings.base_url}/feeds/{feed.slug}.ics" + (
         f"?lang={choices.lang}" if choices.lang != settings.default_language else ""
     )

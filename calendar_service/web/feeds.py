@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -21,9 +22,23 @@ from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.cached import cache_key, cached_response, local_today
 from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow, public_event
+from calendar_service.zones import accepted_zones
 
+logger = logging.getLogger(__name__)
 ICS_TYPE = "text/calendar; charset=utf-8"
 ZONE_YEARS_AHEAD = 10
+
+
+def shareable(items: list[FeedItem]) -> list[FeedItem]:
+    """The items whose time zone calendars share. An event stored by an older version with a
+    zone refused now (``Factory``, ``posix/...``) is left out of feeds, with a log line, rather
+    than sent with a TZID each client would read its own way."""
+    accepted = accepted_zones()
+    kept = [item for item in items if item.timezone in accepted]
+    if len(kept) < len(items):
+        refused = sorted({item.timezone for item in items} - accepted)
+        logger.warning("left out of a feed: events in the time zones %s", ", ".join(refused))
+    return kept
 
 
 def _zones(items: list[FeedItem], now: datetime) -> dict[str, tuple[int, int]]:
@@ -66,13 +81,15 @@ async def feed_ics(request: Request) -> Response:
     async def build(version: int) -> Rendered:
         # Retention moves once a day, so a feed is the same all day for one version.
         day_start = datetime.combine(today, datetime.min.time(), zone(settings.default_timezone))
-        items = await feed_items(
-            storage,
-            flt=flt,
-            lang=lang,
-            past_cutoff_ts=epoch(day_start - timedelta(days=feed.keep_past_days)),
-            cancelled_cutoff_us=epoch(day_start - timedelta(days=feed.keep_cancelled_days))
-            * 1_000_000,
+        items = shareable(
+            await feed_items(
+                storage,
+                flt=flt,
+                lang=lang,
+                past_cutoff_ts=epoch(day_start - timedelta(days=feed.keep_past_days)),
+                cancelled_cutoff_us=epoch(day_start - timedelta(days=feed.keep_cancelled_days))
+                * 1_000_000,
+            )
         )
         header = CalendarHeader(
             name=feed.text(feed.title, lang, settings.default_language),
@@ -115,6 +132,11 @@ async def event_ics(request: Request) -> Response:
         item = await event_item(storage, event_id=event.id, lang=lang)
         if item is None:
             raise NotFound(f"no calendar file for event {key!r} yet")
+        if not shareable([item]):
+            raise NotFound(
+                f"event {key!r} has no calendar file: its time zone {item.timezone!r} is not one "
+                "calendars share (an editor must choose another)"
+            )
         title = event.document["title"]
         header = CalendarHeader(
             name=title.get(lang) or title.get(settings.default_language) or event.slug,

@@ -16,6 +16,7 @@ from calendar_service.feedspec import FeedDefinition
 from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.emailhtml import rewrite
 from calendar_service.render.pages import event_page_view, occurrence_item
+from calendar_service.resilience import render_each
 from calendar_service.settings import Settings
 from calendar_service.web.feeds import feed_links
 from calendar_service.web.html import render_page, ui_language, upcoming
@@ -106,10 +107,13 @@ async def home(request: Request) -> Response:
     lang, ui = _language(request, settings)
     # Each event once, at its next date: a weekly drop-in must not fill the page.
     shown = await upcoming(request, flt=EventFilter(), limit=HOME_EVENTS, distinct=True)
-    items = [
-        occurrence_item(o.event, o.start_ts, o.end_ts, lang=lang, brand=state.templates.brand)
-        for o in shown
-    ]
+    brand = state.templates.brand
+    items = render_each(
+        shown,
+        lambda o: occurrence_item(o.event, o.start_ts, o.end_ts, lang=lang, brand=brand),
+        what="the home page",
+        ident=lambda o: o.event.id,
+    )
     shown_lang = lang if lang != settings.default_language else None
     feed_list = [
         {

@@ -35,7 +35,10 @@ from calendar_service.zones import check_zone
 DEFAULT_LANGUAGE = "fr"
 DEFAULT_LANGUAGES = ("fr", "en")
 SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Control characters (C0 but tab and line breaks, DEL, C1) are never text a person typed.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Everything that some reader takes for a line break (Python's str.splitlines does).
+_LINE_BREAKS = re.compile(r"[ \t]*(?:\r\n|[\r\n\u2028\u2029])[ \t]*")
 _EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 
 
@@ -43,6 +46,17 @@ def _no_control(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError("contains control characters")
     return value
+
+
+def _one_line(value: str) -> str:
+    """A one-line field (a title, a name, a place): line breaks become spaces, so that no
+    output (an iCalendar line, an e-mail header, an RSS title) can be split by one."""
+    return _LINE_BREAKS.sub(" ", value).strip()
+
+
+def _lines(value: str) -> str:
+    """A text of several lines with plain ``\n`` line breaks."""
+    return _LINE_BREAKS.sub(lambda m: "\n", value)
 
 
 def _http_url(value: str) -> str:
@@ -61,11 +75,14 @@ def _email(value: str) -> str:
 
 
 HttpUrl = Annotated[str, Field(max_length=2000), AfterValidator(_http_url)]
-PlainText = Annotated[str, AfterValidator(_no_control)]
+PlainText = Annotated[str, AfterValidator(_no_control), AfterValidator(_one_line)]
+TextBlock = Annotated[str, AfterValidator(_no_control), AfterValidator(_lines)]
 Email = Annotated[str, Field(max_length=320), AfterValidator(_email)]
 
 
-def _localized(value: Any, info: ValidationInfo, max_length: int) -> dict[str, str]:
+def _localized(
+    value: Any, info: ValidationInfo, max_length: int, *, one_line: bool
+) -> dict[str, str]:
     """A per-language map from a plain string (the default language) or a map."""
     context = info.context or {}
     default = context.get("default_language", DEFAULT_LANGUAGE)
@@ -84,7 +101,7 @@ def _localized(value: Any, info: ValidationInfo, max_length: int) -> dict[str, s
             continue
         if not isinstance(text, str):
             raise ValueError(f"the {lang!r} text must be a string")
-        text = text.strip()
+        text = _one_line(text) if one_line else _lines(text).strip()
         if len(text) > max_length:
             raise ValueError(
                 f"the {lang!r} text is {len(text)} characters long; at most {max_length}"
@@ -95,17 +112,18 @@ def _localized(value: Any, info: ValidationInfo, max_length: int) -> dict[str, s
     return result
 
 
-def localized(max_length: int) -> Any:
-    """A localized text field of at most ``max_length`` characters per language."""
+def localized(max_length: int, *, one_line: bool) -> Any:
+    """A localized text field of at most ``max_length`` characters per language; a
+    ``one_line`` field has its line breaks turned into spaces."""
 
     def check(value: Any, info: ValidationInfo) -> dict[str, str]:
-        return _localized(value, info, max_length)
+        return _localized(value, info, max_length, one_line=one_line)
 
     return BeforeValidator(check)
 
 
-LocalizedShort = Annotated[dict[str, str], localized(300)]
-LocalizedLong = Annotated[dict[str, str], localized(20_000)]
+LocalizedShort = Annotated[dict[str, str], localized(300, one_line=True)]
+LocalizedLong = Annotated[dict[str, str], localized(20_000, one_line=False)]
 
 
 class Strict(BaseModel):
@@ -252,7 +270,7 @@ class Proposer(Strict):
 
     name: PlainText | None = Field(None, max_length=200)
     email: Email | None = None
-    message: PlainText | None = Field(None, max_length=2_000, description="A word to the editors.")
+    message: TextBlock | None = Field(None, max_length=2_000, description="A word to the editors.")
 
 
 # --- output models: documented in the OpenAPI document and checked against responses -------

@@ -31,6 +31,18 @@ def neutralise(text: str) -> str:
     return _DELIMITERS.sub(lambda m: m.group(0)[0] + ZWSP + m.group(0)[1], text)
 
 
+# "<" or "&" that could open a tag, a comment or an entity once a reader unescapes the text.
+_MARKUP_START = re.compile(r"([<&])(?=[A-Za-z/!?#])")
+
+
+def plain_title(text: str) -> str:
+    """User text for a field that readers may take for HTML after unescaping it once (an RSS
+    ``title``, Mailchimp's ``*|RSSITEM:TITLE|*``): neutralised, and a zero-width space after
+    any ``<`` or ``&`` that would start a tag or an entity, so it reads as the same words and
+    never as markup (feedparser then reads it as text/plain)."""
+    return _MARKUP_START.sub(lambda m: m.group(1) + ZWSP, neutralise(text))
+
+
 def neutralise_url(url: str) -> str:
     """A URL whose ``|``, ``{`` and ``}`` are percent-encoded (the same address, no merge tag)."""
     return url.replace("|", "%7C").replace("{", "%7B").replace("}", "%7D")

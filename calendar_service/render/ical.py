@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +26,7 @@ from calendar_service.vocabulary import CATEGORIES
 
 # Bump when the rendering changes: stored VEVENTs of another version are rendered again by
 # `calendar-service migrate` (and on `serve`).
-RENDER_VERSION = 2
+RENDER_VERSION = 3
 CRLF = "\r\n"
 
 LABELS = {
@@ -44,14 +45,26 @@ def _label(name: str, lang: str) -> str:
     return labels.get(lang) or labels["en"]
 
 
+# What some reader takes for the end of a line (Python's splitlines, which vobject uses, splits
+# on all of these), and the other control characters no TEXT may hold.
+_BREAKS = re.compile(r"\r\n|[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x1f\x7f-\x84\x86-\x9f]")
+
+
 class _Text(icalendar.vText):
     """TEXT escaped by RFC 5545 3.3.11 alone: a backslash typed before an N stays a backslash
-    (icalendar 7 turns "\\N" into a line break)."""
+    (icalendar 7 turns "\\N" into a line break); every line break, whatever its kind, becomes
+    ``\\n``, so no text can start a line of its own (a forged property or component)."""
 
     def to_ical(self) -> bytes:
         value = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-        value = value.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n")
+        value = _CONTROLS.sub("", _BREAKS.sub("\\\\n", value))
         return value.encode("utf-8")
+
+
+def _one_line(text: str) -> str:
+    """A parameter value (a CN) on one line, without the quotes that would end it."""
+    return " ".join(_CONTROLS.sub("", _BREAKS.sub(" ", text)).replace('"', "'").split())
 
 
 STATUS_MAP = {"cancelled": "CANCELLED", "postponed": "TENTATIVE"}
@@ -197,8 +210,7 @@ def render_vevent(event: StoredEvent, *, lang: str, ctx: RenderContext) -> str:
     organizer = doc.get("organizer")
     if isinstance(organizer, dict) and (organizer.get("email") or organizer.get("url")):
         address = f"mailto:{organizer['email']}" if organizer.get("email") else organizer["url"]
-        name = str(organizer["name"]).replace('"', "'")
-        vevent.add("organizer", address, parameters={"CN": name})
+        vevent.add("organizer", address, parameters={"CN": _one_line(str(organizer["name"]))})
     image = doc.get("image")
     if isinstance(image, dict) and image.get("url"):
         vevent.add("image", image["url"], parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
@@ -237,22 +249,24 @@ def render_calendar(
     """A whole VCALENDAR from stored VEVENTs; ``zones`` maps each TZID to its year range."""
     calendar = icalendar.Calendar()
     calendar.add("version", "2.0")
+    # Every TEXT goes through ``_Text``: a name is often an event's title (one event's file).
+    organisation = _one_line(header.organisation).replace("/", "-")
     calendar.add(
-        "prodid", f"-//{header.organisation}//Calendrier solidaire//{header.language.upper()}"
+        "prodid", _Text(f"-//{organisation}//Calendrier solidaire//{header.language.upper()}")
     )
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("name", header.name)
-    calendar.add("x-wr-calname", icalendar.vText(header.name))
+    calendar.add("name", _Text(header.name))
+    calendar.add("x-wr-calname", _Text(header.name))
     if header.description:
-        calendar.add("description", header.description)
-        calendar.add("x-wr-caldesc", icalendar.vText(header.description))
-    calendar.add("x-wr-timezone", header.timezone)
+        calendar.add("description", _Text(header.description))
+        calendar.add("x-wr-caldesc", _Text(header.description))
+    calendar.add("x-wr-timezone", _Text(header.timezone))
     refresh = timedelta(minutes=header.refresh_minutes)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", icalendar.vDuration(refresh))
     calendar.add("source", header.source_url, parameters={"VALUE": "URI"})
-    calendar.add("x-apple-calendar-color", header.color)
+    calendar.add("x-apple-calendar-color", _Text(header.color))
     head = calendar.to_ical().decode("utf-8")
     assert head.endswith("END:VCALENDAR" + CRLF)
     parts = [head[: -len("END:VCALENDAR" + CRLF)]]

@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 import orjson
 
-from calendar_service.render.emailhtml import neutralise, neutralise_url
+from calendar_service.render.emailhtml import neutralise, neutralise_url, plain_title
 
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 MEDIA_NS = "http://search.yahoo.com/mrss/"
@@ -87,9 +87,9 @@ def render_rss(channel: ChannelInfo, items: list[SyndicationItem]) -> bytes:
     ET.register_namespace("dc", DC_NS)
     rss = ET.Element("rss", {"version": "2.0"})
     ch = ET.SubElement(rss, "channel")
-    _text(ch, "title", neutralise(channel.title))
+    _text(ch, "title", plain_title(channel.title))
     _text(ch, "link", channel.home_url)
-    _text(ch, "description", neutralise(channel.description or channel.title))
+    _text(ch, "description", plain_title(channel.description or channel.title))
     _text(ch, "language", channel.language)
     _text(ch, "lastBuildDate", _rfc822(channel.built))
     _text(ch, "ttl", str(channel.ttl_minutes))
@@ -102,21 +102,21 @@ def render_rss(channel: ChannelInfo, items: list[SyndicationItem]) -> bytes:
     if channel.logo_url:
         image = ET.SubElement(ch, "image")
         _text(image, "url", channel.logo_url)
-        _text(image, "title", neutralise(channel.title))
+        _text(image, "title", plain_title(channel.title))
         _text(image, "link", channel.home_url)
     for item in items:
         it = ET.SubElement(ch, "item")
-        _text(it, "title", neutralise(item.title))
+        _text(it, "title", plain_title(item.title))
         _text(it, "link", neutralise_url(item.link))
         _text(it, "guid", item.guid, isPermaLink="false")
         _text(it, "pubDate", _rfc822(item.published))
         # RSS descriptions are read as HTML: plain text goes in escaped.
         _text(it, "description", escape(neutralise(item.summary), quote=False))
         _text(it, f"{{{CONTENT_NS}}}encoded", item.html)
-        _text(it, f"{{{DC_NS}}}creator", neutralise(channel.organisation))
-        _text(it, "category", neutralise(item.category))
+        _text(it, f"{{{DC_NS}}}creator", plain_title(channel.organisation))
+        _text(it, "category", plain_title(item.category))
         for tag in item.tags:
-            _text(it, "category", neutralise(tag))
+            _text(it, "category", plain_title(tag))
         if item.image:
             media = ET.SubElement(
                 it,
@@ -130,7 +130,10 @@ def render_rss(channel: ChannelInfo, items: list[SyndicationItem]) -> bytes:
             )
             if item.image.get("alt"):
                 _text(
-                    media, f"{{{MEDIA_NS}}}description", neutralise(item.image["alt"]), type="plain"
+                    media,
+                    f"{{{MEDIA_NS}}}description",
+                    plain_title(item.image["alt"]),
+                    type="plain",
                 )
     body: bytes = ET.tostring(rss, encoding="utf-8", xml_declaration=True)
     return body + b"\n"
@@ -169,7 +172,7 @@ def render_json_feed(channel: ChannelInfo, items: list[SyndicationItem]) -> byte
             {
                 "id": item.guid,
                 "url": neutralise_url(item.link),
-                "title": neutralise(item.title),
+                "title": plain_title(item.title),
                 "summary": neutralise(item.summary),
                 "content_html": item.html,
                 "content_text": item.text,

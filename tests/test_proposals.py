@@ -175,10 +175,18 @@ def test_editor_fields_are_refused(client: TestClient, migrated: Settings) -> No
     assert response.headers["content-type"] == "application/problem+json"
     fields = {e["field"] for e in response.json()["errors"]}
     assert fields == {"state", "uid", "slug", "status"}
-    assert counts(migrated) == (0, 0, 0)
+    # Nothing kept, but the refused proposal counts towards the hourly limit.
+    assert counts(migrated) == (0, 0, 1)
 
 
-def test_invalid_proposals_name_their_fields(client: TestClient, migrated: Settings) -> None:
+def test_invalid_proposals_name_their_fields(migrated: Settings, tokens: dict[str, str]) -> None:
+    settings = make_settings(migrated.database_url, proposals_per_hour=20)
+    with TestClient(create_app(settings)) as client:
+        _invalid_proposals_name_their_fields(client)
+    assert counts(migrated) == (0, 0, 6)
+
+
+def _invalid_proposals_name_their_fields(client: TestClient) -> None:
     bad = proposal(title=None)
     bad["proposer"] = {"email": "not an address", "phone": "06"}
     response = client.post("/api/proposals", json=bad)
@@ -194,7 +202,6 @@ def test_invalid_proposals_name_their_fields(client: TestClient, migrated: Setti
     assert client.post("/api/proposals", json=[1]).status_code == 422
     assert client.post("/api/proposals", content=b"{", headers=JSON).status_code == 400
     assert client.post("/api/proposals", content=b"{}", headers={}).status_code == 415
-    assert counts(migrated) == (0, 0, 0)
 
 
 JSON = {"Content-Type": "application/json"}
@@ -217,12 +224,12 @@ def test_the_honeypot_answers_as_accepted_and_stores_nothing(
     response = client.post("/api/proposals", json={**proposal(), "website": website})
     assert response.status_code == 202
     assert response.json() == client.post("/api/proposals", json=proposal()).json()
-    # Only the honest proposal was kept; the robot's left no trace.
-    assert counts(migrated) == (1, 1, 1)
+    # Only the honest proposal was kept; the robot's only counts towards the limit.
+    assert counts(migrated) == (1, 1, 2)
     assert len(everything(client, editor)) == 1
     # Even an invalid body with the honeypot filled looks accepted.
     assert client.post("/api/proposals", json={"website": "x"}).status_code == 202
-    assert counts(migrated) == (1, 1, 1)
+    assert counts(migrated) == (1, 1, 3)
 
 
 def test_an_empty_honeypot_is_fine(client: TestClient, migrated: Settings) -> None:
@@ -236,7 +243,7 @@ def test_a_large_body_is_refused(client: TestClient, migrated: Settings) -> None
     response = client.post("/api/proposals", json=data)
     assert response.status_code == 413
     assert response.headers["content-type"] == "application/problem+json"
-    assert counts(migrated) == (0, 0, 0)
+    assert counts(migrated) == (0, 0, 1)
 
 
 def test_proposals_are_limited_per_address_and_hour(
@@ -271,13 +278,13 @@ def test_the_limit_holds_across_processes_and_expires(
     assert counts(settings) == (3, 3, 1)
 
 
-def test_invalid_proposals_do_not_count_against_the_limit(
+def test_refused_proposals_count_against_the_limit(
     migrated: Settings, tokens: dict[str, str]
 ) -> None:
-    settings = make_settings(migrated.database_url, proposals_per_hour=1)
+    settings = make_settings(migrated.database_url, proposals_per_hour=3)
     with TestClient(create_app(settings)) as client:
         for _ in range(3):
             bad = client.post("/api/proposals", json=proposal(title=None))
             assert bad.status_code == 422
-        propose(client)
+        # A robot cannot probe the validation for free: the next one, valid, is refused.
         assert client.post("/api/proposals", json=proposal()).status_code == 429

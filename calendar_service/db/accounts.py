@@ -20,7 +20,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from calendar_service.db.connection import Storage, is_unique_violation
 from calendar_service.db.events import now_us
-from calendar_service.db.tables import sessions, sign_in_failures, users
+from calendar_service.db.tables import sessions, users
 from calendar_service.db.tokens import ROLES, Role
 from calendar_service.errors import Conflict, ValidationFailed
 
@@ -290,31 +290,3 @@ async def count_sessions(storage: Storage, *, user_id: int) -> int:
             sa.select(sa.func.count()).select_from(sessions).where(sessions.c.user_id == user_id)
         )
     )
-
-
-async def record_failure(storage: Storage, *, keys: list[str], older_than_us: int) -> None:
-    """Note a failed sign-in under each key, forgetting those keys' failures before
-    ``older_than_us``."""
-    now = now_us()
-    async with storage.transaction():
-        await storage.execute(
-            sign_in_failures.delete().where(
-                sign_in_failures.c.key.in_(keys), sign_in_failures.c.at_us < older_than_us
-            )
-        )
-        await storage.insert_rows(sign_in_failures, [{"key": k, "at_us": now} for k in keys])
-
-
-async def recent_failures(storage: Storage, *, key: str, since_us: int) -> tuple[int, int | None]:
-    """How many failures ``key`` has had since ``since_us``, and when the oldest of them was."""
-    row = await storage.fetch_one(
-        sa.select(
-            sa.func.count().label("n"), sa.func.min(sign_in_failures.c.at_us).label("first")
-        ).where(sign_in_failures.c.key == key, sign_in_failures.c.at_us >= since_us)
-    )
-    assert row is not None
-    return int(row["n"]), row["first"]
-
-
-async def clear_failures(storage: Storage, *, key: str) -> None:
-    await storage.execute(sign_in_failures.delete().where(sign_in_failures.c.key == key))

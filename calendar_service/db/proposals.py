@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent, now_us, record_from_row
-from calendar_service.db.tables import events, proposal_log, proposals
+from calendar_service.db.tables import events, limit_hits, proposals
 
 HOUR_US = 3_600 * 1_000_000
 # The proposals' columns a ``Proposal`` carries besides its event.
@@ -28,19 +28,6 @@ PROPOSAL_COLUMNS = (
 )
 
 
-async def recent_proposals(
-    storage: Storage, *, address: str, since_us: int
-) -> tuple[int, int | None]:
-    """How many proposals ``address`` sent since ``since_us``, and when the oldest was."""
-    row = await storage.fetch_one(
-        sa.select(
-            sa.func.count().label("n"), sa.func.min(proposal_log.c.at_us).label("first")
-        ).where(proposal_log.c.address == address, proposal_log.c.at_us >= since_us)
-    )
-    assert row is not None
-    return int(row["n"]), row["first"]
-
-
 async def record_proposal(
     storage: Storage,
     *,
@@ -49,12 +36,9 @@ async def record_proposal(
     proposer: dict[str, Any],
     lang: str | None = None,
 ) -> None:
-    """Keep who proposed ``event_id`` and count the proposal against ``address``; forget the
-    log entries older than an hour."""
+    """Keep who proposed ``event_id`` (``address`` is the client's)."""
     now = now_us()
     async with storage.transaction():
-        await storage.execute(proposal_log.delete().where(proposal_log.c.at_us < now - HOUR_US))
-        await storage.insert_rows(proposal_log, [{"address": address, "at_us": now}])
         await storage.insert_rows(
             proposals,
             [
@@ -78,9 +62,12 @@ async def get_proposal(storage: Storage, *, event_id: int) -> dict[str, Any] | N
 
 
 async def count_proposals(storage: Storage) -> tuple[int, int]:
-    """The rows of the proposals table and of the rate log (for tests and checks)."""
+    """The rows of the proposals table and the proposals counted against the limit (for tests
+    and checks)."""
     kept = await storage.fetch_val(sa.select(sa.func.count()).select_from(proposals))
-    logged = await storage.fetch_val(sa.select(sa.func.count()).select_from(proposal_log))
+    logged = await storage.fetch_val(
+        sa.select(sa.func.count()).where(limit_hits.c.key.like("proposal:%"))
+    )
     return int(kept), int(logged)
 
 

@@ -140,14 +140,15 @@ sessions = sa.Table(
     sa.Index("ix_sessions_expires_us", "expires_us"),
 )
 
-# Failed sign-ins, keyed "account:<email>" or "address:<ip>", counted over a recent window.
-sign_in_failures = sa.Table(
-    "sign_in_failures",
+# Hits counted against a limit, keyed "account:<email>", "address:<ip>" (sign-ins) or
+# "proposal:<ip>", over a sliding window (see db/limits.py).
+limit_hits = sa.Table(
+    "limit_hits",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("key", sa.String(300), nullable=False),
     sa.Column("at_us", sa.BigInteger, nullable=False),
-    sa.Index("ix_sign_in_failures_key_at_us", "key", "at_us"),
+    sa.Index("ix_limit_hits_key_at_us", "key", "at_us"),
 )
 
 # Who proposed a pending event (POST /api/proposals): for editors only, never published.
@@ -169,16 +170,6 @@ proposals = sa.Table(
     sa.Column("reply", sa.Text, nullable=True),
     # The language the proposer wrote in: the decision is written to them in it.
     sa.Column("lang", sa.String(8), nullable=True),
-)
-
-# Proposals accepted per client address, counted over a rolling hour (the rate limit).
-proposal_log = sa.Table(
-    "proposal_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("address", sa.String(100), nullable=False),
-    sa.Column("at_us", sa.BigInteger, nullable=False),
-    sa.Index("ix_proposal_log_address_at_us", "address", "at_us"),
 )
 
 # Who changed what and when, per event: ``actor`` is a user's e-mail, "token:<name>",

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from calendar_service.db import accounts
+from calendar_service.db import accounts, limits
 from calendar_service.db import proposals as proposal_store
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
@@ -152,16 +152,17 @@ async def login_page(request: Request) -> Response:
     return _login_page(request, nonce=nonce, next_path=safe_next(request.query_params.get("next")))
 
 
-async def _limited_for(storage: Storage, keys: list[tuple[str, int]]) -> int | None:
-    """Seconds until the sign-ins of the first limited key are allowed again, or ``None``."""
-    now = now_us()
-    for key, limit in keys:
-        count, first = await accounts.recent_failures(
-            storage, key=key, since_us=now - FAILURE_WINDOW_US
-        )
-        if count >= limit and first is not None:
-            return max(1, math.ceil((first + FAILURE_WINDOW_US - now) / 1_000_000))
-    return None
+def _limits(account_key: str, address_key: str | None = None) -> list[limits.Limit]:
+    found = [limits.Limit(account_key, ACCOUNT_LIMIT, FAILURE_WINDOW_US)]
+    if address_key is not None:
+        found.append(limits.Limit(address_key, ADDRESS_LIMIT, FAILURE_WINDOW_US))
+    return found
+
+
+async def _failed(storage: Storage, account_key: str) -> None:
+    """Slow a failed attempt down by the account's recent failures."""
+    failures = await limits.hits(storage, account_key, since_us=now_us() - FAILURE_WINDOW_US)
+    await slow_down(failures)
 
 
 async def login(request: Request) -> Response:
@@ -188,30 +189,27 @@ async def login(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     address = request.client.host if request.client else "unknown"
     account_key, address_key = f"account:{email.lower()}", f"address:{address}"
-    wait = await _limited_for(storage, [(account_key, ACCOUNT_LIMIT), (address_key, ADDRESS_LIMIT)])
-    if wait is not None:
+    # Counted before the password is checked, under a lock in the database: concurrent
+    # attempts (from any process) cannot all find room under the limit.
+    taken = await limits.take(storage, _limits(account_key, address_key))
+    if taken.retry_after is not None:
         return _login_page(
             request,
             nonce=nonce,
             email=email,
             next_path=next_path,
-            message=w["limited"].format(minutes=math.ceil(wait / 60)),
+            message=w["limited"].format(minutes=math.ceil(taken.retry_after / 60)),
             status=429,
-            headers={"Retry-After": str(wait)},
+            headers={"Retry-After": str(taken.retry_after)},
         )
     user = await accounts.check_password(storage, email=email, password=password)
     if user is None:
-        await accounts.record_failure(
-            storage, keys=[account_key, address_key], older_than_us=now_us() - FAILURE_WINDOW_US
-        )
-        failures, _ = await accounts.recent_failures(
-            storage, key=account_key, since_us=now_us() - FAILURE_WINDOW_US
-        )
-        await slow_down(failures)
+        await _failed(storage, account_key)
         return _login_page(
             request, nonce=nonce, email=email, next_path=next_path, message=w["failed"], status=400
         )
-    await accounts.clear_failures(storage, key=account_key)
+    await limits.release(storage, taken)
+    await limits.forget(storage, account_key)
     _, token = await accounts.create_session(
         storage,
         user_id=user.id,
@@ -296,19 +294,15 @@ async def change_password(request: Request) -> Response:
     errors = {}
     # Guessing the current password from a stolen session counts as failed sign-ins.
     account_key = f"account:{user.email.lower()}"
-    wait = await _limited_for(storage, [(account_key, ACCOUNT_LIMIT)])
-    if wait is not None:
-        errors["current_password"] = w["limited"].format(minutes=math.ceil(wait / 60))
+    taken = await limits.take(storage, _limits(account_key))
+    if taken.retry_after is not None:
+        errors["current_password"] = w["limited"].format(minutes=math.ceil(taken.retry_after / 60))
         return _password_page(request, session, user, errors=errors, status=429)
     if await accounts.check_password(storage, email=user.email, password=current) is None:
         errors["current_password"] = w["wrong_current"]
-        await accounts.record_failure(
-            storage, keys=[account_key], older_than_us=now_us() - FAILURE_WINDOW_US
-        )
-        failures, _ = await accounts.recent_failures(
-            storage, key=account_key, since_us=now_us() - FAILURE_WINDOW_US
-        )
-        await slow_down(failures)
+        await _failed(storage, account_key)
+    else:
+        await limits.release(storage, taken)
     if len(new) < accounts.MIN_PASSWORD_LENGTH:
         errors["new_password"] = w["too_short"].format(n=accounts.MIN_PASSWORD_LENGTH)
     elif accounts.password_problem(new):

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calendar_service import editing, mail
-from calendar_service.db import accounts
+from calendar_service.db import accounts, limits
 from calendar_service.db import events as store
 from calendar_service.db import proposals as proposal_store
 from calendar_service.db.connection import Storage
@@ -43,17 +43,21 @@ def client_address(request: Request) -> str:
     return (request.client.host if request.client else "unknown")[:100]
 
 
-async def _check_rate(storage: Storage, settings: Settings, address: str) -> None:
-    now = store.now_us()
-    count, first = await proposal_store.recent_proposals(
-        storage, address=address, since_us=now - proposal_store.HOUR_US
+async def count_proposal(request: Request) -> None:
+    """Count one proposal against its address's hourly limit, before anything of it is read
+    or checked (a refused proposal counts too), under a lock in the database so that concurrent
+    proposals from any process cannot all pass; 429 past the limit."""
+    settings: Settings = request.app.state.settings
+    key = f"proposal:{client_address(request)}"
+    taken = await limits.take(
+        request.app.state.storage,
+        [limits.Limit(key, settings.proposals_per_hour, proposal_store.HOUR_US)],
     )
-    if count >= settings.proposals_per_hour and first is not None:
-        wait = max(1, math.ceil((first + proposal_store.HOUR_US - now) / 1_000_000))
+    if taken.retry_after is not None:
         raise TooManyRequests(
             f"at most {settings.proposals_per_hour} proposals an hour from one address; "
-            f"try again in {math.ceil(wait / 60)} minutes",
-            retry_after=wait,
+            f"try again in {math.ceil(taken.retry_after / 60)} minutes",
+            retry_after=taken.retry_after,
         )
 
 
@@ -107,8 +111,8 @@ async def submit_proposal(
     request: Request, data: dict[str, Any], *, every: bool = False, lang: str | None = None
 ) -> tuple[store.StoredEvent, dict[str, Any]]:
     """Store ``data`` (a proposal without its honeypot) as a pending event, and who proposed
-    it; 429 past the address's rate, 422 for an invalid proposal (which does not count; see
-    ``check_proposal`` for ``every``).
+    it; 422 for an invalid proposal (see ``check_proposal`` for ``every``). The caller has
+    counted it already (``count_proposal``).
 
     The one path of the API and the public form; returns the event and the proposer.
     ``lang`` is the language the proposer wrote in (the editors answer in it).
@@ -116,7 +120,6 @@ async def submit_proposal(
     settings: Settings = request.app.state.settings
     storage: Storage = request.app.state.storage
     address = client_address(request)
-    await _check_rate(storage, settings, address)
     event, proposer = check_proposal(data, settings, every=every)
     async with storage.transaction():
         stored = await editing.store_new_event(
@@ -150,12 +153,12 @@ async def editors_told(
 
 async def create_proposal(request: Request) -> Response:
     settings: Settings = request.app.state.settings
+    await count_proposal(request)
     data = await read_json(request, max_bytes=settings.max_proposal_bytes)
     if isinstance(data, dict) and data.get(HONEYPOT) not in (None, ""):
         # A robot filled the hidden field: answer as if accepted, and keep nothing.
         return json_response(ACCEPTED, 202)
     if not isinstance(data, dict):
-        await _check_rate(request.app.state.storage, settings, client_address(request))
         raise ValidationFailed(
             "a proposal is a JSON object", errors=[{"field": "(body)", "message": "not an object"}]
         )

@@ -8,6 +8,7 @@ are refused. Errors are shown next to their fields, with everything typed kept.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from calendar_service.web.inputs import read_body
 from calendar_service.web.proposals import (
     HONEYPOT,
     check_proposal,
+    count_proposal,
     editors_told,
     submit_proposal,
 )
@@ -428,15 +430,27 @@ async def propose(request: Request) -> Response:
         form = await read_form(read, secret=None if new else nonce, purpose=PURPOSE)
     except PayloadTooLarge:
         size = math.floor(settings.max_proposal_bytes / 1000)
+        with contextlib.suppress(TooManyRequests):
+            await count_proposal(request)  # refused, but sent: it counts
         return _page(request, nonce=nonce, message=w["too_large"].format(size=size), status=413)
     except ServiceError as exc:
-        return editor_refusal(request, exc)
+        return editor_refusal(request, exc)  # not sent from our form: not a proposal
+    values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
+    values["all_day"] = "1" if form.get("all_day") else ""
+    try:
+        # Every proposal sent counts towards the hourly limit before it is checked, refused
+        # ones and robots' too.
+        await count_proposal(request)
+    except TooManyRequests as exc:
+        message = w["limited"].format(minutes=math.ceil(exc.retry_after / 60))
+        headers = {"Retry-After": str(exc.retry_after)}
+        return _page(
+            request, nonce=nonce, values=values, message=message, status=429, headers=headers
+        )
     thanks = RedirectResponse(with_lang(f"{PATH}/merci", lang_query), status_code=303)
     if form.get(HONEYPOT):
         # A robot filled the hidden field: thank it, and keep nothing.
         return thanks
-    values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
-    values["all_day"] = "1" if form.get("all_day") else ""
     moments, errors = _moments(values, w)
     document = {**_document(values), **moments}
     others: list[str] = []
@@ -448,12 +462,6 @@ async def propose(request: Request) -> Response:
             stored, proposer = await submit_proposal(request, document, every=True, lang=ui)
             thanks.background = await editors_told(request, stored, proposer)
             return thanks
-    except TooManyRequests as exc:
-        message = w["limited"].format(minutes=math.ceil(exc.retry_after / 60))
-        headers = {"Retry-After": str(exc.retry_after)}
-        return _page(
-            request, nonce=nonce, values=values, message=message, status=429, headers=headers
-        )
     except ValidationFailed as exc:
         found, others = _field_errors(exc, values, w)
         errors = {**found, **errors}

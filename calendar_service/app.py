@@ -201,8 +201,8 @@ def create_app(settings: Settings) -> Starlette:
     app.state.feeds = feeds
     app.state.render = renderer(RenderContext.from_settings(settings))
     app.state.clock = clock
-    app.state.rendered = RenderedCache(clock)
+    app.state.rendered = RenderedCache(clock, settings.cache_bytes)
     app.state.templates = NewsletterTemplates(Brand.from_settings(settings), settings.templates_dir)
-    app.state.blocks = BlockCache()
+    app.state.blocks = BlockCache(settings.block_cache_bytes)
     app.state.widget = embed.Widget()
     return app

@@ -1,9 +1,18 @@
-"""Caches of rendered outputs (feeds, single-event files), keyed by the content version.
+"""Caches of rendered outputs (feeds, single-event files, event pages, blocks), keyed by the
+content version.
 
 Every write bumps a counter in the database (``content_version``). Each process remembers the
 value it last read and reads it again at most once per ``interval`` seconds, or at once after
 its own writes: warm requests touch no database, and every process sees another's writes within
 the interval. An entry built under an older version is rebuilt on its next request.
+
+What holds under writes and abuse:
+
+- one build per key and version at a time: concurrent requests for a stale entry wait for the
+  same build (a task of its own, so a client that goes away does not cancel it for the others);
+- a budget in bytes (``CALENDAR_CACHE_BYTES``), not entries: the least recently used entries go
+  first, and a body larger than the budget is served but not kept;
+- gzip is made once per entry, on first demand, in a thread when the body is large.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
@@ -20,6 +30,11 @@ from email.utils import format_datetime
 
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import content_version
+
+# Bodies up to this size are compressed on the event loop (well under a millisecond).
+INLINE_GZIP_BYTES = 32_000
+# What an entry costs beyond its bodies (the object, its headers, its key).
+ENTRY_OVERHEAD_BYTES = 1_000
 
 
 class VersionClock:
@@ -58,12 +73,37 @@ class Rendered:
     last_modified_http: str
     headers: dict[str, str] = field(default_factory=dict)
     _gzipped: bytes | None = None
+    _compressing: asyncio.Future[bytes] | None = None
+    # Told how many bytes the entry grew by (its gzip form), by the cache that holds it.
+    on_grow: Callable[[int], None] | None = None
 
     @property
-    def gzipped(self) -> bytes:
+    def size(self) -> int:
+        """What the entry holds in memory, roughly."""
+        return len(self.body) + len(self._gzipped or b"") + ENTRY_OVERHEAD_BYTES
+
+    async def gzipped(self) -> bytes:
+        """The body compressed with gzip: made once, and off the event loop when large."""
+        if self._gzipped is not None:
+            return self._gzipped
+        if len(self.body) <= INLINE_GZIP_BYTES:
+            self._keep_gzip(_compress(self.body))
+            assert self._gzipped is not None
+            return self._gzipped
+        if self._compressing is None:
+            self._compressing = asyncio.ensure_future(asyncio.to_thread(_compress, self.body))
+            self._compressing.add_done_callback(self._compressed)
+        return await asyncio.shield(self._compressing)
+
+    def _compressed(self, done: asyncio.Future[bytes]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self._keep_gzip(done.result())
+
+    def _keep_gzip(self, data: bytes) -> None:
         if self._gzipped is None:
-            self._gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
-        return self._gzipped
+            self._gzipped = data
+            if self.on_grow is not None:
+                self.on_grow(len(data))
 
     @classmethod
     def build(
@@ -82,39 +122,96 @@ class Rendered:
         )
 
 
+def _compress(body: bytes) -> bytes:
+    return gzip.compress(body, compresslevel=6, mtime=0)
+
+
+Build = Callable[[int], Awaitable[Rendered]]
+
+
 class RenderedCache:
-    """A bounded LRU of ``Rendered`` entries, each valid for one content version."""
+    """``Rendered`` entries, each valid for one content version, within a byte budget."""
 
-    def __init__(self, clock: VersionClock, size: int = 512) -> None:
+    def __init__(self, clock: VersionClock, budget_bytes: int = 64_000_000) -> None:
         self.clock = clock
-        self.size = size
+        self.budget_bytes = budget_bytes
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
         self._entries: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._building: dict[tuple[Hashable, int], asyncio.Task[Rendered]] = {}
 
-    async def get(
-        self,
-        storage: Storage,
-        key: Hashable,
-        build: Callable[[int], Awaitable[Rendered]],
-    ) -> Rendered:
-        """The entry for ``key`` at the current version, built by ``build(version)`` if needed."""
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def get(self, storage: Storage, key: Hashable, build: Build) -> Rendered:
+        """The entry for ``key`` at the current version, built by ``build(version)`` if needed:
+        by one build, whatever the number of requests waiting for it."""
         version = await self.clock.current(storage)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
             self._entries.move_to_end(key)
+            self.hits += 1
             return entry
+        self.misses += 1
+        task = self._building.get((key, version))
+        if task is None:
+            task = asyncio.ensure_future(self._build(key, version, build))
+            self._building[(key, version)] = task
+            task.add_done_callback(lambda done: self._built(key, version, done))
+        return await asyncio.shield(task)
+
+    async def _build(self, key: Hashable, version: int, build: Build) -> Rendered:
         entry = await build(version)
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.size:
-            self._entries.popitem(last=False)
+        self._keep(key, entry)
         return entry
+
+    def _built(self, key: Hashable, version: int, done: asyncio.Task[Rendered]) -> None:
+        self._building.pop((key, version), None)
+        if not done.cancelled():
+            done.exception()  # retrieved: a failed build (a 404) is the waiters' answer
+
+    def _keep(self, key: Hashable, entry: Rendered) -> None:
+        current = self._entries.get(key)
+        if current is not None and current.version > entry.version:
+            return  # a newer build finished first
+        if entry.size > self.budget_bytes:
+            return  # served, not kept: it would push everything else out
+        self._drop(key)
+        self._entries[key] = entry
+        entry.on_grow = self._grew
+        self.bytes += entry.size
+        self._evict()
+
+    def _grew(self, added: int) -> None:
+        self.bytes += added
+        self._evict()
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            entry.on_grow = None
+            self.bytes -= entry.size
+
+    def _evict(self) -> None:
+        while self.bytes > self.budget_bytes and self._entries:
+            oldest = next(iter(self._entries))
+            self._drop(oldest)
 
     async def peek(self, storage: Storage, key: Hashable) -> Rendered | None:
         """The entry for ``key`` if it is current, without building anything."""
         entry = self._entries.get(key)
         if entry is None or entry.version != await self.clock.current(storage):
             return None
+        self._entries.move_to_end(key)
+        self.hits += 1
         return entry
 
     def clear(self) -> None:
-        self._entries.clear()
+        for key in list(self._entries):
+            self._drop(key)
+
+
+def text_size(text: str) -> int:
+    """What a rendered text costs in memory."""
+    return sys.getsizeof(text)

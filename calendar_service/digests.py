@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from calendar_service.cache import text_size
 from calendar_service.dates import epoch, from_epoch, zone
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent
@@ -53,10 +54,12 @@ class Entry:
 
 class BlockCache:
     """Rendered blocks, by event version, language, format, heading level and dates: a write
-    gives the event a new version, so its stale blocks are never read again (and age out)."""
+    gives the event a new version, so its stale blocks are never read again (and age out,
+    least recently used first, within a budget in bytes)."""
 
-    def __init__(self, size: int = 8_192) -> None:
-        self.size = size
+    def __init__(self, budget_bytes: int = 16_000_000) -> None:
+        self.budget_bytes = budget_bytes
+        self.bytes = 0
         self._blocks: OrderedDict[Hashable, str] = OrderedDict()
         self.hits = 0
         self.misses = 0
@@ -98,8 +101,10 @@ class BlockCache:
         )
         text = templates.block(view, fmt, heading=heading)
         self._blocks[key] = text
-        while len(self._blocks) > self.size:
-            self._blocks.popitem(last=False)
+        self.bytes += text_size(text)
+        while self.bytes > self.budget_bytes and self._blocks:
+            _, dropped = self._blocks.popitem(last=False)
+            self.bytes -= text_size(dropped)
         return text
 
 

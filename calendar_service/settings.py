@@ -70,10 +70,21 @@ class Settings(BaseSettings):
         20_000, ge=1_000, description="Largest body POST /api/proposals accepts, in bytes."
     )
     proposals_per_hour: int = Field(
-        5, ge=1, le=10_000, description="Proposals one client address may send per rolling hour."
+        5,
+        ge=1,
+        le=10_000,
+        description="Proposals an address may send per rolling hour (refused ones count too).",
     )
     max_import_bytes: int = Field(
         20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
+    )
+    cache_bytes: int = Field(
+        64_000_000,
+        ge=1_000_000,
+        description="Memory for rendered feeds, files and pages, in bytes (least used go first).",
+    )
+    block_cache_bytes: int = Field(
+        16_000_000, ge=100_000, description="Memory for rendered newsletter blocks, in bytes."
     )
     page_size: int = Field(50, ge=1, le=500, description="Default number of items in a page.")
     max_page_size: int = Field(500, ge=1, le=5_000, description="Largest `limit` a client may ask.")

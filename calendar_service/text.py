@@ -43,6 +43,22 @@ def _inline(children: list[Token]) -> str:
     return "".join(out)
 
 
+# Link and image openers past this number are written as text: a description with hundreds of
+# "[" is not made of links, and each opener makes the parser look ahead for its end.
+MAX_LINK_OPENERS = 200
+# A bracket not already escaped (after an even number of backslashes).
+_BRACKET = re.compile(r"(?<!\\)((?:\\\\)*)([\[\]])")
+
+
+def bounded(source: str) -> str:
+    """The source the renderers parse: past ``MAX_LINK_OPENERS`` brackets, each one is escaped
+    (shown as typed, never parsed as a link), so the cost stays small."""
+    if source.count("[") <= MAX_LINK_OPENERS:
+        return source
+    return _BRACKET.sub(lambda m: m.group(1) + "\\" + m.group(2), source)
+
+
+@functools.lru_cache(maxsize=256)
 def markdown_to_text(source: str) -> str:
     """Plain text for places that show no markup (iCalendar DESCRIPTION, text e-mails).
 
@@ -56,7 +72,7 @@ def markdown_to_text(source: str) -> str:
     counters: list[int] = []
     pending_item = ""
     list_started = False
-    for token in _parser().parse(source):
+    for token in _parser().parse(bounded(source)):
         if token.type == "bullet_list_open":
             prefixes.append("- ")
             counters.append(0)
@@ -100,10 +116,11 @@ _LINK_TARGET = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def markdown_to_html(source: str) -> str:
     """The description's Markdown as sanitised HTML (nh3): no script, handler, style or image,
     and links to http(s) and mailto only."""
-    rendered = _parser().render(source)
+    rendered = _parser().render(bounded(source))
     return nh3.clean(
         rendered,
         tags=_EMAIL_TAGS,
@@ -113,6 +130,7 @@ def markdown_to_html(source: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def plain_markdown(source: str) -> str | None:
     """The Markdown source itself when a Markdown renderer can only show it as intended (no raw
     HTML, links to http(s) or mailto only); ``None`` when it must be shown as text instead."""
@@ -121,11 +139,8 @@ def plain_markdown(source: str) -> str | None:
     for scheme in _LINK_TARGET.findall(source):
         if scheme.lower() not in _LINK_SCHEMES:
             return None
-    # markdown-it leaves a link to a refused scheme (javascript:) as text; another renderer
-    # might not, so such a source is shown as text.
-    for scheme in _LINK_TARGET.findall(source):
-        if scheme.lower() not in _LINK_SCHEMES:
-            return None
+    if bounded(source) != source:
+        return None  # too many brackets for another renderer to be trusted with them
     for token in _parser().parse(source):
         if token.type == "html_block":
             return None

@@ -43,11 +43,12 @@ async def feed_items(
     """The published events of a feed, by start.
 
     Events that ended before ``past_cutoff_ts`` are left out; cancelled and deleted events stay
-    (their VEVENT says CANCELLED) until ``cancelled_cutoff_us`` passes their last change.
+    (their VEVENT says CANCELLED) until ``cancelled_cutoff_us`` passes their last change. Read
+    as plain rows: the feed is thousands of them, and each costs what the driver gives.
     """
     flt = EventFilter(**{**flt.__dict__, "states": ["published"]})
     cancelled = sa.or_(events.c.deleted_us.is_not(None), events.c.status == "cancelled")
-    rows = await storage.fetch_all(
+    rows = await storage.fetch_tuples(
         sa.select(*COLUMNS)
         .where(
             event_ical.c.event_id == events.c.id,
@@ -58,7 +59,7 @@ async def feed_items(
         )
         .order_by(events.c.start_ts, events.c.id)
     )
-    return [_item(r) for r in rows]
+    return [FeedItem(*row) for row in rows]
 
 
 async def event_item(storage: Storage, *, event_id: int, lang: str) -> FeedItem | None:

@@ -1,10 +1,12 @@
-"""Answers from the rendering cache: validators, gzip and 304s, and the ASGI layer that serves
-warm entries before routing."""
+"""Answers from the rendering cache: validators, gzip and 304s, the cache keys, and the ASGI
+layer that serves warm entries before routing."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from email.utils import parsedate_to_datetime
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,12 +16,58 @@ from calendar_service.cache import Rendered
 from calendar_service.dates import utc_now, zone
 from calendar_service.settings import Settings
 
-# What the cache may hold: calendar files, RSS and JSON feeds, newsletter blocks and digests.
-CACHED_PREFIXES = ("/feeds/", "/events/", "/newsletter/")
-CACHED_SUFFIXES = (".ics", ".rss", ".json", ".html", ".txt", ".md")
+# What the cache may hold: calendar files, RSS and JSON feeds, newsletter blocks and digests,
+# and the public page of each event.
+_FEED_FILTERS = ("lang", "category", "status", "tag", "q")
+# Each cached path, with the query parameters its answer depends on: only those make its key,
+# so ``?cb=123`` (or any parameter the service does not read) cannot make a new entry.
+CACHED_PATHS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
+    (re.compile(r"^/feeds/[^/]+\.(?:ics|rss|json)$"), _FEED_FILTERS),
+    (re.compile(r"^/events/[^/.]+(?:\.ics)?$"), ("lang",)),
+    (re.compile(r"^/newsletter/events/[^/]+\.(?:html|txt|md)$"), ("lang",)),
+    (re.compile(r"^/newsletter/[^/]+\.(?:html|txt|md)$"), (*_FEED_FILTERS, "from", "to", "group")),
+)
+# Parameters read as lists (``?tag=a&tag=b`` or ``?tag=a,b``); the others are read once (the
+# last value wins, as Starlette's ``QueryParams.get`` reads them).
+LIST_PARAMETERS = {"category", "status", "tag"}
 
 
-def cached_answer(
+def cached_parameters(path: str) -> tuple[str, ...] | None:
+    """The parameters the cached answer for ``path`` depends on; ``None`` when it is not one
+    the cache holds."""
+    for pattern, names in CACHED_PATHS:
+        if pattern.match(path):
+            return names
+    return None
+
+
+def canonical_query(path: str, query: str) -> str:
+    """The part of ``query`` that the answer for ``path`` depends on, in one spelling: unknown
+    parameters dropped, lists sorted and without repeats, parameters in a fixed order."""
+    names = cached_parameters(path) or ()
+    pairs = parse_qsl(query, keep_blank_values=True)
+    kept: list[tuple[str, str]] = []
+    for name in sorted(names):
+        values = [value for key, value in pairs if key == name]
+        if not values:
+            continue
+        if name in LIST_PARAMETERS:
+            items = {item.strip() for value in values for item in value.split(",")}
+            if name == "tag":
+                items = {item.lower() for item in items}
+            kept.append((name, ",".join(sorted(item for item in items if item))))
+        else:
+            kept.append((name, values[-1]))
+    return urlencode(kept)
+
+
+def cache_key(path: str, query: str, today: date) -> tuple[str, str, date]:
+    """The cache key of a cached answer: its path, what its query says that matters, and the
+    day (retention and "next dates" move daily)."""
+    return (path, canonical_query(path, query), today)
+
+
+async def cached_answer(
     entry: Rendered,
     *,
     accept_encoding: str,
@@ -47,12 +95,12 @@ def cached_answer(
             pass  # an unreadable date is ignored, as RFC 9110 asks
     if accepts_gzip:
         headers["Content-Encoding"] = "gzip"
-        return 200, headers, entry.gzipped
+        return 200, headers, await entry.gzipped()
     return 200, headers, entry.body
 
 
-def cached_response(request: Request, entry: Rendered) -> Response:
-    status, headers, body = cached_answer(
+async def cached_response(request: Request, entry: Rendered) -> Response:
+    status, headers, body = await cached_answer(
         entry,
         accept_encoding=request.headers.get("accept-encoding", ""),
         if_none_match=request.headers.get("if-none-match"),
@@ -61,20 +109,15 @@ def cached_response(request: Request, entry: Rendered) -> Response:
     return Response(body, status, headers)
 
 
-def cache_key(path: str, query: str, today: date) -> tuple[str, str, date]:
-    """The cache key of a calendar file: its path and query, and the day (retention moves daily)."""
-    return (path, "&".join(sorted(query.split("&"))) if query else "", today)
-
-
 def local_today(settings: Settings) -> date:
     return utc_now().astimezone(zone(settings.default_timezone)).date()
 
 
 class CachedRenderings:
     """Serves warm renderings before routing and middleware: a cached calendar file, RSS or
-    JSON feed, newsletter block or digest at the current content version, or its 304, costs a
-    dictionary lookup. Anything else (a cold entry, a browser's CORS request) goes on to the
-    application."""
+    JSON feed, newsletter block or digest, or event page at the current content version, or its
+    304, costs a dictionary lookup. Anything else (a cold entry, a browser's CORS request) goes
+    on to the application."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -104,7 +147,7 @@ class CachedRenderings:
         entry = await state.rendered.peek(state.storage, key)
         if entry is None:
             return None
-        return cached_answer(
+        return await cached_answer(
             entry,
             accept_encoding=headers.get("accept-encoding", ""),
             if_none_match=headers.get("if-none-match"),
@@ -113,10 +156,8 @@ class CachedRenderings:
 
 
 def _is_cached_read(scope: Scope) -> bool:
-    path: str = scope.get("path", "")
     return (
         scope["type"] == "http"
         and scope["method"] in ("GET", "HEAD")
-        and path.endswith(CACHED_SUFFIXES)
-        and path.startswith(CACHED_PREFIXES)
+        and cached_parameters(scope.get("path", "")) is not None
     )

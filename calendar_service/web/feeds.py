@@ -44,16 +44,22 @@ def shareable(items: list[FeedItem]) -> list[FeedItem]:
 def _zones(items: list[FeedItem], now: datetime) -> dict[str, tuple[int, int]]:
     """Each time zone used, with the years its VTIMEZONE must cover."""
     horizon = now.year + ZONE_YEARS_AHEAD
-    spans: dict[str, tuple[int, int]] = {}
+    bounds: dict[str, list[int]] = {}
     for item in items:
-        if item.timezone in ("UTC", "Etc/UTC"):
+        found = bounds.get(item.timezone)
+        if found is None:
+            bounds[item.timezone] = [item.start_ts, item.last_end_ts]
+        else:
+            found[0] = min(found[0], item.start_ts)
+            found[1] = max(found[1], item.last_end_ts)
+    spans: dict[str, tuple[int, int]] = {}
+    for name, (first_ts, last_ts) in bounds.items():
+        if name in ("UTC", "Etc/UTC"):
             continue
-        tz = zone(item.timezone)
-        first = datetime.fromtimestamp(item.start_ts, tz).year - 1
-        end = min(item.last_end_ts, END_OF_TIME)
-        last = datetime.fromtimestamp(end, tz).year if end < END_OF_TIME else horizon
-        low, high = spans.get(item.timezone, (first, last))
-        spans[item.timezone] = (min(low, first), max(high, min(last, horizon)))
+        tz = zone(name)
+        first = datetime.fromtimestamp(first_ts, tz).year - 1
+        last = horizon if last_ts >= END_OF_TIME else datetime.fromtimestamp(last_ts, tz).year
+        spans[name] = (first, min(last, horizon))
     return spans
 
 
@@ -115,7 +121,7 @@ async def feed_ics(request: Request) -> Response:
             },
         )
 
-    return cached_response(request, await cache.get(storage, key, build))
+    return await cached_response(request, await cache.get(storage, key, build))
 
 
 async def event_ics(request: Request) -> Response:
@@ -161,7 +167,7 @@ async def event_ics(request: Request) -> Response:
         )
 
     cached = cache_key(request.url.path, request.url.query, local_today(settings))
-    return cached_response(request, await cache.get(storage, cached, build))
+    return await cached_response(request, await cache.get(storage, cached, build))
 
 
 def feed_links(feed: FeedDefinition, settings: Settings, lang: str | None) -> dict[str, Any]:

@@ -120,7 +120,7 @@ async def digest(request: Request) -> Response:
         group=group,
         fmt=fmt,
     )
-    return cached_response(request, entry)
+    return await cached_response(request, entry)
 
 
 async def digest_entry(
@@ -192,7 +192,7 @@ async def event_block(request: Request) -> Response:
         return _rendered(text, version=version, fmt=fmt, filename=event.slug)
 
     cached = cache_key(request.url.path, request.url.query, local_today(settings))
-    return cached_response(request, await state.rendered.get(state.storage, cached, build))
+    return await cached_response(request, await state.rendered.get(state.storage, cached, build))
 
 
 routes = [

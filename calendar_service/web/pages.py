@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from markupsafe import Markup
@@ -9,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from calendar_service.dates import utc_now
+from calendar_service.cache import Rendered
+from calendar_service.dates import utc_now, zone
 from calendar_service.db.listings import EventFilter
 from calendar_service.digests import BLOCK_DAYS, upcoming_times
 from calendar_service.feedspec import FeedDefinition
@@ -18,6 +20,7 @@ from calendar_service.render.emailhtml import rewrite
 from calendar_service.render.pages import event_page_view, occurrence_item
 from calendar_service.resilience import render_each
 from calendar_service.settings import Settings
+from calendar_service.web.cached import cache_key, cached_response, local_today
 from calendar_service.web.feeds import feed_links
 from calendar_service.web.html import render_page, ui_language, upcoming
 from calendar_service.web.inputs import QueryReader, public_event
@@ -144,26 +147,49 @@ async def event_page(request: Request) -> Response:
     settings: Settings = state.settings
     lang, ui = _language(request, settings)
     key = request.path_params["key"]
-    event = await public_event(state.storage, key)
-    times, more = upcoming_times(
-        event,
-        now=utc_now(),
-        days=BLOCK_DAYS,
-        cap=settings.max_occurrences,
-        listed=MAX_LISTED_DATES,
+    today = local_today(settings)
+
+    async def build(version: int) -> Rendered:
+        # Looked up inside the build: a warm request touches no database.
+        event = await public_event(state.storage, key)
+        times, more = upcoming_times(
+            event,
+            now=utc_now(),
+            days=BLOCK_DAYS,
+            cap=settings.max_occurrences,
+            listed=MAX_LISTED_DATES,
+        )
+        view = event_page_view(event, times, more, lang=lang, brand=state.templates.brand)
+        # Sanitised already (nh3); written out again for French typography and inert merge tags.
+        view["description_html"] = Markup(
+            rewrite(view["description_html"], view["description_lang"])
+        )
+        context: dict[str, Any] = {
+            "ui": ui,
+            "lang": lang,
+            "w": WORDS[ui],
+            "e": view,
+            "jsonld": Markup(view["jsonld"]),
+            "query_lang": f"?lang={lang}" if lang != settings.default_language else "",
+        }
+        page = render_page(request, "pages/event.html", context)
+        changed = datetime.fromtimestamp(event.updated_us / 1_000_000, UTC)
+        # The next dates move with the day: so does Last-Modified.
+        day = datetime.combine(today, datetime.min.time(), zone(settings.default_timezone))
+        return Rendered.build(
+            version=version,
+            body=bytes(page.body),
+            last_modified=max(changed, day),
+            headers={k: v for k, v in page.headers.items() if k.lower() != "content-length"},
+        )
+
+    # Keyed by the language shown (an unknown ?lang= shows the default one): a made-up
+    # parameter cannot make a new entry.
+    shown = f"lang={lang}" if lang != settings.default_language else ""
+    entry = await state.rendered.get(
+        state.storage, cache_key(request.url.path, shown, today), build
     )
-    view = event_page_view(event, times, more, lang=lang, brand=state.templates.brand)
-    # Sanitised already (nh3); written out again for French typography and inert merge tags.
-    view["description_html"] = Markup(rewrite(view["description_html"], view["description_lang"]))
-    context: dict[str, Any] = {
-        "ui": ui,
-        "lang": lang,
-        "w": WORDS[ui],
-        "e": view,
-        "jsonld": Markup(view["jsonld"]),
-        "query_lang": f"?lang={lang}" if lang != settings.default_language else "",
-    }
-    return render_page(request, "pages/event.html", context)
+    return await cached_response(request, entry)
 
 
 routes = [

@@ -13,7 +13,12 @@ from calendar_service.digests import syndication_items
 from calendar_service.render.emailhtml import neutralise_url
 from calendar_service.render.syndication import ChannelInfo, render_json_feed, render_rss
 from calendar_service.settings import Settings
-from calendar_service.web.cached import cache_key, cached_response, local_today
+from calendar_service.web.cached import (
+    cache_key,
+    cached_response,
+    canonical_query,
+    local_today,
+)
 from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow
 
 MEDIA_TYPES = {
@@ -44,9 +49,10 @@ async def syndication_feed(request: Request) -> Response:
             lang=lang,
             now=now,
         )
+        # The query that made the cache key: the same entry answers every spelling of it.
+        query = canonical_query(request.url.path, request.url.query)
         self_url = neutralise_url(
-            f"{settings.base_url}{request.url.path}"
-            + (f"?{request.url.query}" if request.url.query else "")
+            f"{settings.base_url}{request.url.path}" + (f"?{query}" if query else "")
         )
         channel = ChannelInfo(
             title=feed.text(feed.title, lang, settings.default_language),
@@ -73,7 +79,7 @@ async def syndication_feed(request: Request) -> Response:
         )
 
     key = cache_key(request.url.path, request.url.query, local_today(settings))
-    return cached_response(request, await state.rendered.get(state.storage, key, build))
+    return await cached_response(request, await state.rendered.get(state.storage, key, build))
 
 
 routes = [

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from calendar_service import metrics
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import content_version
 
@@ -100,8 +101,10 @@ class RenderedCache:
         version = await self.clock.current(storage)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
+            metrics.cache_hit("rendered")
             self._entries.move_to_end(key)
             return entry
+        metrics.cache_miss("rendered")
         entry = await build(version)
         self._entries[key] = entry
         self._entries.move_to_end(key)
@@ -114,6 +117,7 @@ class RenderedCache:
         entry = self._entries.get(key)
         if entry is None or entry.version != await self.clock.current(storage):
             return None
+        metrics.cache_hit("rendered")
         return entry
 
     def clear(self) -> None:

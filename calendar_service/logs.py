@@ -88,9 +88,11 @@ def logging_config(*, json: bool) -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             }
         },
+        # The service's and uvicorn's news; only the warnings of the libraries below them.
         "loggers": {
+            "calendar_service": {"level": "INFO"},
             "uvicorn": {"handlers": [], "level": "INFO", "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": False},
         },
-        "root": {"handlers": ["stderr"], "level": "INFO"},
+        "root": {"handlers": ["stderr"], "level": "WARNING"},
     }

@@ -133,7 +133,7 @@ def test_a_safe_request_id_is_kept_and_any_other_replaced(
     kept = client.get("/healthz", headers={"X-Request-ID": "lb-7f3a.9_c"})
     assert kept.headers["x-request-id"] == "lb-7f3a.9_c"
     for unsafe in ("has spaces", "x" * 65, "quote\"'", "é"):
-        replaced = client.get("/healthz", headers={"X-Request-ID": unsafe.encode()})
+        replaced = client.get("/healthz", headers={b"X-Request-ID": unsafe.encode()})
         new_id = replaced.headers["x-request-id"]
         assert new_id != unsafe and len(new_id) == 32 and int(new_id, 16) >= 0
     ids = [line["request_id"] for line in request_lines(log_lines)]

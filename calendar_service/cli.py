@@ -9,6 +9,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
@@ -149,6 +150,41 @@ def migrate_command(ctx: click.Context) -> None:
     if rendered:
         click.echo(f"rendered the calendar entries of {rendered} events again", err=True)
     click.echo("database is up to date", err=True)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_context
+def backup_command(ctx: click.Context, file: Path) -> None:
+    """Copy the whole database to FILE, consistently, while the service runs (SQLite: online
+    backup; PostgreSQL: pg_dump --format=custom). An older FILE is replaced."""
+    from calendar_service.db.backup import BackupError, backup
+
+    settings = _settings(ctx)
+    try:
+        backup(settings.database_url, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up the database to {file}", err=True)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds events.")
+@click.pass_context
+def restore_command(ctx: click.Context, file: Path, force: bool) -> None:
+    """Replace the database with the backup FILE, then apply the migrations it lacks. Stop the
+    service first; a database holding events is replaced only with --force."""
+    from calendar_service.db.backup import BackupError, restore
+
+    settings = _settings(ctx)
+    try:
+        restore(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    prepare_database(settings)
+    count = run_with_storage(settings, store.count_events)
+    click.echo(f"restored {count} events from {file}; the database is up to date", err=True)
 
 
 @main.group()

@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -50,6 +50,10 @@ class Instruments:
     in_flight: Gauge
     cache_hits: Counter
     cache_misses: Counter
+    # The labelled children already looked up: ``labels()`` costs more than the count itself,
+    # and the labels are a small, bounded set.
+    children: dict[tuple[str, ...], tuple[Counter, Histogram]] = field(default_factory=dict)
+    caches: dict[tuple[str, bool], Counter] = field(default_factory=dict)
 
 
 @cache
@@ -92,14 +96,23 @@ def instruments() -> Instruments:
     )
 
 
+def _cache_counter(name: str, hit: bool) -> Counter:
+    found = instruments()
+    counter = found.caches.get((name, hit))
+    if counter is None:
+        counter = (found.cache_hits if hit else found.cache_misses).labels(name)
+        found.caches[name, hit] = counter
+    return counter
+
+
 def cache_hit(name: str) -> None:
     """Count an answer found ready in the cache ``name``."""
-    instruments().cache_hits.labels(name).inc()
+    _cache_counter(name, True).inc()
 
 
 def cache_miss(name: str) -> None:
     """Count an answer the cache ``name`` had to build."""
-    instruments().cache_misses.labels(name).inc()
+    _cache_counter(name, False).inc()
 
 
 def request_started() -> None:
@@ -110,10 +123,14 @@ def request_started() -> None:
 def request_finished(*, method: str, route: str | None, status: int, seconds: float) -> None:
     """Count a request answered with ``status`` after ``seconds``; ``route`` is its template."""
     found = instruments()
-    label = route or UNMATCHED
     found.in_flight.dec()
-    found.requests.labels(method if method in METHODS else "OTHER", label, str(status)).inc()
-    found.duration.labels(label).observe(seconds)
+    key = (method if method in METHODS else "OTHER", route or UNMATCHED, str(status))
+    children = found.children.get(key)
+    if children is None:
+        children = (found.requests.labels(*key), found.duration.labels(key[1]))
+        found.children[key] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def exposition() -> bytes:

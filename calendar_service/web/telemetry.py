@@ -25,6 +25,8 @@ from calendar_service import logs, metrics
 logger = logging.getLogger("calendar_service.requests")
 # A caller's request id is kept only when it cannot disturb a log line or a header.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Templates of the paths answered before routing, remembered (paths are unbounded: a cap).
+MATCHED_PATHS = 4_096
 
 
 def request_id_of(scope: Scope) -> str:
@@ -52,6 +54,7 @@ class Telemetry:
     def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
         self.app = app
         self.routes = routes
+        self._matched: dict[tuple[str, str], str | None] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,6 +111,14 @@ class Telemetry:
         chosen = scope.get("route")
         if isinstance(chosen, BaseRoute):
             return route_template(chosen)
+        key = (scope["method"], scope["path"])
+        if key not in self._matched:
+            if len(self._matched) >= MATCHED_PATHS:
+                self._matched.clear()
+            self._matched[key] = self._match(scope)
+        return self._matched[key]
+
+    def _match(self, scope: Scope) -> str | None:
         partial: BaseRoute | None = None
         for route in self.routes:
             match, _ = route.matches(scope)

@@ -184,7 +184,10 @@ def restore_command(ctx: click.Context, file: Path, force: bool) -> None:
         raise click.ClickException(str(exc)) from None
     prepare_database(settings)
     count = run_with_storage(settings, store.count_events)
-    click.echo(f"restored {count} events from {file}; the database is up to date", err=True)
+    click.echo(
+        f"restored {file}: {count} events, deleted ones included; the database is up to date",
+        err=True,
+    )
 
 
 @main.group()

@@ -93,7 +93,7 @@ def test_a_backup_restored_into_a_fresh_database_gives_every_row_back(
     assert f"backed up the database to {file}" in made.stderr
     restored = cli(fresh_url, "restore", str(file))
     assert restored.exit_code == 0, restored.output
-    assert "restored 6 events" in restored.stderr
+    assert f"restored {file}: 6 events, deleted ones included" in restored.stderr
 
     original = every_row(database_url)
     assert len(original["events"]) == 6 and original["event_ical"] and original["occurrences"]

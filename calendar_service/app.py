@@ -52,6 +52,7 @@ from calendar_service.web import (
 from calendar_service.web import feeds as feeds_web
 from calendar_service.web.cached import CachedRenderings
 from calendar_service.web.html import render_page, ui_language
+from calendar_service.web.telemetry import ObservedStarlette
 
 logger = logging.getLogger(__name__)
 READ_METHODS = ("GET", "HEAD")
@@ -165,7 +166,7 @@ def create_app(settings: Settings) -> Starlette:
         finally:
             await storage.disconnect()
 
-    app = Starlette(
+    app = ObservedStarlette(
         routes=[
             *api.routes,
             *proposals.routes,
@@ -206,3 +207,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.blocks = BlockCache(settings.block_cache_bytes)
     app.state.widget = embed.Widget()
     return app
+
+
+def app_from_environment() -> Starlette:
+    """The app with settings from the environment: uvicorn's factory (``factory=True``) in
+    each worker process of ``calendar-service serve``."""
+    return create_app(Settings())

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+from calendar_service import metrics
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import content_version
 
@@ -150,9 +151,11 @@ class RenderedCache:
         version = await self.clock.current(storage)
         entry = self._entries.get(key)
         if entry is not None and entry.version == version:
+            metrics.cache_hit("rendered")
             self._entries.move_to_end(key)
             self.hits += 1
             return entry
+        metrics.cache_miss("rendered")
         self.misses += 1
         task = self._building.get((key, version))
         if task is None:
@@ -203,6 +206,7 @@ class RenderedCache:
         entry = self._entries.get(key)
         if entry is None or entry.version != await self.clock.current(storage):
             return None
+        metrics.cache_hit("rendered")
         self._entries.move_to_end(key)
         self.hits += 1
         return entry

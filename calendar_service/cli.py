@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from pathlib import Path
+from types import FrameType
+from typing import Any, NoReturn, TypeVar
 
 import click
 import orjson
@@ -95,17 +98,47 @@ def _settings(ctx: click.Context) -> Settings:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, type=int, show_default=True)
+@click.option(
+    "--workers",
+    default=1,
+    type=click.IntRange(min=1),
+    show_default=True,
+    help="Processes answering on the port (each has its own caches and connections).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int) -> None:
-    """Apply migrations, then serve HTTP."""
+def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+    """Apply migrations, then serve HTTP until SIGTERM or Ctrl-C, which let the requests in
+    flight finish (for CALENDAR_SHUTDOWN_SECONDS at most)."""
     import uvicorn
 
-    from calendar_service.app import create_app
+    from calendar_service import metrics
+    from calendar_service.logs import logging_config
 
     settings = _settings(ctx)
     check_feeds(settings)
     prepare_database(settings)
-    uvicorn.run(create_app(settings), host=host, port=port, proxy_headers=True)
+    if ctx.obj.get("database_url"):
+        # The workers build their settings from the environment (app_from_environment).
+        os.environ["CALENDAR_DATABASE_URL"] = settings.database_url
+    signal.signal(signal.SIGTERM, _stopped)
+    with metrics.shared_between(workers):
+        uvicorn.run(
+            "calendar_service.app:app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            timeout_graceful_shutdown=settings.shutdown_seconds,
+            access_log=False,  # the service logs each request itself (web/telemetry.py)
+            log_config=logging_config(json=settings.json_logs),
+        )
+
+
+def _stopped(signum: int, frame: FrameType | None) -> NoReturn:
+    """SIGTERM once uvicorn has stopped (it raises the signal again after a graceful
+    shutdown), or before it started: a stop that was asked for ends with status 0."""
+    raise SystemExit(0)
 
 
 @main.command("migrate")
@@ -117,6 +150,44 @@ def migrate_command(ctx: click.Context) -> None:
     if rendered:
         click.echo(f"rendered the calendar entries of {rendered} events again", err=True)
     click.echo("database is up to date", err=True)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_context
+def backup_command(ctx: click.Context, file: Path) -> None:
+    """Copy the whole database to FILE, consistently, while the service runs (SQLite: online
+    backup; PostgreSQL: pg_dump --format=custom). An older FILE is replaced."""
+    from calendar_service.db.backup import BackupError, backup
+
+    settings = _settings(ctx)
+    try:
+        backup(settings.database_url, file)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"backed up the database to {file}", err=True)
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Replace a database that holds events.")
+@click.pass_context
+def restore_command(ctx: click.Context, file: Path, force: bool) -> None:
+    """Replace the database with the backup FILE, then apply the migrations it lacks. Stop the
+    service first; a database holding events is replaced only with --force."""
+    from calendar_service.db.backup import BackupError, restore
+
+    settings = _settings(ctx)
+    try:
+        restore(settings.database_url, file, force=force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    prepare_database(settings)
+    count = run_with_storage(settings, store.count_events)
+    click.echo(
+        f"restored {file}: {count} events, deleted ones included; the database is up to date",
+        err=True,
+    )
 
 
 @main.group()

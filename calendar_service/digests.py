@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
+from calendar_service import metrics
 from calendar_service.cache import text_size
 from calendar_service.dates import epoch, from_epoch, zone
 from calendar_service.db.connection import Storage
@@ -88,9 +89,11 @@ class BlockCache:
         found = self._blocks.get(key)
         if found is not None:
             self.hits += 1
+            metrics.cache_hit("blocks")
             self._blocks.move_to_end(key)
             return found
         self.misses += 1
+        metrics.cache_miss("blocks")
         view = event_view(
             event,
             entry.times,

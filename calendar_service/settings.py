@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     )
     feeds_dir: Path = Field(Path("feeds"), description="Folder of the feeds/*.toml definitions.")
     cors_origins: list[str] = Field(["*"], description="Origins allowed to read the public API.")
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="'json' (one object a line), 'text', or 'auto': json in production."
+    )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="Bearer token /metrics asks for (empty: /metrics answers 404).",
+    )
+    shutdown_seconds: int = Field(
+        20, ge=1, le=3_600, description="Seconds `serve` lets requests finish after SIGTERM."
+    )
     max_body_bytes: int = Field(
         1_000_000, ge=1_000, description="Largest request body accepted, in bytes (413 beyond)."
     )
@@ -142,6 +153,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _no_token(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def json_logs(self) -> bool:
+        """Whether log lines are JSON objects (for log collectors) rather than plain text."""
+        if self.log_format == "auto":
+            return self.environment == "production"
+        return self.log_format == "json"
 
     @field_validator("templates_dir", mode="before")
     @classmethod

@@ -195,12 +195,6 @@ def test_categories_have_french_and_english_labels(client) -> None:
     assert {"id": "projection", "label": "Screening"} in english
 
 
-def test_health_reports_the_database(client) -> None:
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["database"] == "ok"
-
-
 def test_unknown_route_and_method_are_problems(client) -> None:
     missing = client.get("/api/nothing")
     assert missing.status_code == 404

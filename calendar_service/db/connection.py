@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import functools
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -21,6 +22,7 @@ import databases
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.sql import ClauseElement
 
 SQLITE_BUSY_TIMEOUT_S = 30.0
@@ -166,11 +168,44 @@ class Storage:
             await connection.execute("COMMIT")
 
 
-def migrate(url: str, revision: str = "head") -> None:
-    """Apply the Alembic migrations up to ``revision`` (blocking; safe inside an event loop)."""
+def _alembic_config(url: str | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["url"] = sqlalchemy_url(url)
+    if url is not None:
+        config.attributes["url"] = sqlalchemy_url(url)
+    return config
+
+
+@functools.cache
+def head_revision() -> str:
+    """The newest migration this version of the code has (read from the files once)."""
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None, "no migration in calendar_service/db/migrations"
+    return head
+
+
+async def table_exists(storage: Storage, name: str) -> bool:
+    """Whether the database has a table ``name`` (in the current schema on PostgreSQL)."""
+    if storage.kind == "sqlite":
+        query = sa.text(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = :name"
+        ).bindparams(name=name)
+    else:
+        query = sa.text("SELECT to_regclass(:name) IS NOT NULL").bindparams(name=name)
+    return bool(await storage.fetch_val(query))
+
+
+async def schema_revision(storage: Storage) -> str | None:
+    """The migration the database is at; None when none was ever applied."""
+    if not await table_exists(storage, "alembic_version"):
+        return None
+    found = await storage.fetch_val(sa.text("SELECT version_num FROM alembic_version"))
+    return str(found) if found is not None else None
+
+
+def migrate(url: str, revision: str = "head") -> None:
+    """Apply the Alembic migrations up to ``revision`` (blocking; safe inside an event loop)."""
+    config = _alembic_config(url)
     error: list[BaseException] = []
 
     def run() -> None:

@@ -486,10 +486,16 @@ def openapi_document() -> dict[str, Any]:
         },
         "/healthz": {
             "get": {
-                "summary": "Liveness and database check",
+                "summary": "Liveness: the process answers (the database is not asked)",
+                "responses": {"200": _json("Alive.", {"type": "object"})},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: the database answers and is at the newest migration",
                 "responses": {
-                    "200": _json("Healthy.", {"type": "object"}),
-                    "503": _json("The database does not answer.", {"type": "object"}),
+                    "200": _json("Ready.", {"type": "object"}),
+                    "503": _json("Not ready; the body says what is wrong.", {"type": "object"}),
                 },
             }
         },

@@ -1,0 +1,137 @@
+"""Each request's log line, metrics and ``X-Request-ID``, from the outermost layer of the app:
+it sees every answer, the 304s the rendering cache gives before routing and the 500s of
+Starlette's error layer included.
+
+A line holds the method, the path without its query (queries can carry tokens), the route
+template, status, duration, bytes sent, request id, client address and process id; never
+headers, cookies or bodies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+import time
+from collections.abc import Sequence
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from calendar_service import logs, metrics
+
+logger = logging.getLogger("calendar_service.requests")
+# A caller's request id is kept only when it cannot disturb a log line or a header.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+# Templates of the paths answered before routing, remembered (paths are unbounded: a cap).
+MATCHED_PATHS = 4_096
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` when it is short and safe, else a new random id."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            given: str = value.decode("latin-1")
+            if SAFE_REQUEST_ID.fullmatch(given):
+                return given
+            break
+    return secrets.token_hex(16)
+
+
+def route_template(route: BaseRoute) -> str | None:
+    """The path template of ``route`` (``/events/{key}``), the label of its metrics."""
+    if isinstance(route, Mount):
+        return f"{route.path}/{{path}}"
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else None
+
+
+class Telemetry:
+    """ASGI middleware: logs, counts and ids every HTTP request that passes through it."""
+
+    def __init__(self, app: ASGIApp, routes: Sequence[BaseRoute]) -> None:
+        self.app = app
+        self.routes = routes
+        self._matched: dict[tuple[str, str], str | None] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_of(scope)
+        method: str = scope["method"]
+        path: str = scope["path"]
+        status = 500  # what the server answers when the app fails before answering
+        sent = 0
+
+        async def observed(message: Message) -> None:
+            nonlocal status, sent
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
+                ]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
+            await send(message)
+
+        marker = logs.request_id.set(request_id)
+        metrics.request_started()
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            seconds = time.perf_counter() - started
+            route = self._template(scope)
+            metrics.request_finished(method=method, route=route, status=status, seconds=seconds)
+            level = logging.ERROR if status >= 500 else logging.INFO
+            if logger.isEnabledFor(level):
+                client = scope.get("client")
+                fields = {
+                    "method": method,
+                    "path": path,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "bytes": sent,
+                    "request_id": request_id,
+                    "client": client[0] if client else None,
+                    "pid": os.getpid(),
+                }
+                logger.log(level, "%s %s %s", method, path, status, extra={"http": fields})
+            logs.request_id.reset(marker)
+
+    def _template(self, scope: Scope) -> str | None:
+        # The router leaves the route it chose in the scope; an answer given before routing
+        # (the rendering cache's) is matched here, as the router would have matched it.
+        chosen = scope.get("route")
+        if isinstance(chosen, BaseRoute):
+            return route_template(chosen)
+        key = (scope["method"], scope["path"])
+        if key not in self._matched:
+            if len(self._matched) >= MATCHED_PATHS:
+                self._matched.clear()
+            self._matched[key] = self._match(scope)
+        return self._matched[key]
+
+    def _match(self, scope: Scope) -> str | None:
+        partial: BaseRoute | None = None
+        for route in self.routes:
+            match, _ = route.matches(scope)
+            if match == Match.FULL:
+                return route_template(route)
+            if match == Match.PARTIAL and partial is None:
+                partial = route
+        return route_template(partial) if partial is not None else None
+
+
+class ObservedStarlette(Starlette):
+    """Starlette with ``Telemetry`` around all of it, Starlette's own error layer included,
+    so that a 500 is logged, counted and carries its X-Request-ID like any other answer."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return Telemetry(super().build_middleware_stack(), routes=self.routes)

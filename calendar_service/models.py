@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from calendar_service.dates import parse_moment
+from calendar_service.digits import is_number
 from calendar_service.vocabulary import (
     AccessFeature,
     AttendanceMode,
@@ -241,7 +242,7 @@ class EventIn(Strict):
     @field_validator("slug")
     @classmethod
     def _slug(cls, value: str | None) -> str | None:
-        if value is not None and value.isdigit():
+        if value is not None and is_number(value):
             raise ValueError("must contain a letter (numbers are event ids)")
         return value
 

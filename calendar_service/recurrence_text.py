@@ -13,6 +13,7 @@ from typing import Any
 from babel.dates import format_date
 
 from calendar_service.dates import zone
+from calendar_service.digits import is_number
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ORDINALS = {
@@ -79,7 +80,7 @@ def _by_day(value: str) -> list[tuple[int | None, str]]:
     for item in value.split(","):
         code = item[-2:]
         number = item[:-2]
-        if code not in WEEKDAYS or (number and not number.lstrip("+-").isdigit()):
+        if code not in WEEKDAYS or (number and not is_number(number.lstrip("+-"))):
             raise ValueError(item)
         days.append((int(number) if number else None, code))
     return days
@@ -141,7 +142,7 @@ def _simple(parts: dict[str, str], start: date, lang: str) -> str:
         allowed.add("BYDAY")
     if freq == "MONTHLY":
         allowed |= {"BYDAY", "BYMONTHDAY"}
-        if "BYMONTHDAY" in parts and not parts["BYMONTHDAY"].isdigit():
+        if "BYMONTHDAY" in parts and not is_number(parts["BYMONTHDAY"]):
             raise ValueError(parts["BYMONTHDAY"])
     if set(parts) - allowed:
         raise ValueError(parts)

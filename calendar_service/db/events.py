@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from calendar_service.dates import utc_now
 from calendar_service.db.connection import Storage, is_unique_violation
 from calendar_service.db.tables import event_ical, event_tags, events, occurrences, service_state
+from calendar_service.digits import number_or_none
 from calendar_service.errors import Conflict, PreconditionFailed
 from calendar_service.models import EventIn
 from calendar_service.schedule import Schedule
@@ -443,7 +444,8 @@ async def get_event(storage: Storage, *, key: str, for_update: bool = False) -> 
     ``for_update`` locks the row until the transaction ends (PostgreSQL; SQLite writers are
     already one at a time), so a read-modify-write cannot lose a concurrent change.
     """
-    condition = events.c.id == int(key) if key.isdigit() and len(key) < 10 else events.c.slug == key
+    number = number_or_none(key, most_digits=9)
+    condition = events.c.id == number if number is not None else events.c.slug == key
     query = sa.select(events).where(condition)
     row = await storage.fetch_one(query.with_for_update() if for_update else query)
     return record_from_row(row) if row is not None else None

@@ -17,6 +17,7 @@ from calendar_service.db import listings
 from calendar_service.db import proposals as proposal_store
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage
+from calendar_service.digits import is_number
 from calendar_service.errors import (
     Gone,
     NotFound,
@@ -380,7 +381,7 @@ async def revoke_token(request: Request) -> Response:
     _, storage = _context(request)
     await require_role(request, "admin")
     raw = request.path_params["token_id"]
-    if not raw.isdigit() or not await token_store.revoke_token(storage, token_id=int(raw)):
+    if not is_number(raw) or not await token_store.revoke_token(storage, token_id=int(raw)):
         raise NotFound(f"no live token {raw!r}")
     return Response(status_code=204)
 

@@ -19,6 +19,7 @@ from calendar_service.db import accounts
 from calendar_service.db import tokens as token_store
 from calendar_service.db.accounts import Session, User
 from calendar_service.db.connection import Storage
+from calendar_service.digits import is_number
 from calendar_service.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from calendar_service.settings import Settings
 from calendar_service.web.editor_common import editor_refusal, editor_ui, render_editor, with_lang
@@ -214,7 +215,7 @@ def _redirect(request: Request, path: str) -> RedirectResponse:
 
 def _int_query(request: Request, name: str) -> int | None:
     value = request.query_params.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 12 else None
+    return int(value) if is_number(value) and len(value) < 12 else None
 
 
 # --- accounts -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.listings import EventFilter, filter_conditions
 from calendar_service.db.tables import events, occurrences
 from calendar_service.digests import Entry, upcoming_times
+from calendar_service.digits import is_number
 from calendar_service.errors import (
     Conflict,
     NotFound,
@@ -152,7 +153,7 @@ def _stamp(us: int, settings: Settings, lang: str) -> str:
 
 
 async def _event_or_404(storage: Storage, raw: str) -> store.StoredEvent:
-    if not raw.isdigit():
+    if not is_number(raw):
         raise NotFound(f"no event {raw!r}")
     event = await store.get_event(storage, key=raw)
     if event is None or event.deleted_us is not None:
@@ -195,7 +196,7 @@ class ListChoices:
             period=choice("period", PERIODS, "all"),
             first=day("from"),
             last=day("to"),
-            page=int(page) if page.isdigit() and 0 < int(page) < 10_000 else 1,
+            page=int(page) if is_number(page) and 0 < int(page) < 10_000 else 1,
         )
 
     def query(self, **changes: Any) -> str:
@@ -413,7 +414,7 @@ def _form_context(
         int(key.split(".")[1])
         for key, value in form.items()
         if key.startswith("partners.")
-        and key.split(".")[1].isdigit()
+        and is_number(key.split(".")[1])
         and value.strip()
         and not key.endswith(".role")
     ]

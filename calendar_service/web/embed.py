@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calendar_service.db.listings import EventFilter
+from calendar_service.digits import is_number
 from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.pages import occurrence_item
@@ -160,7 +161,7 @@ class EmbedChoices:
         self.lang = lang if lang in settings.languages else settings.default_language
         self.ui = self.lang if self.lang in WORDS else "en"
         limit = params.get("limit") or "5"
-        self.limit = min(max(int(limit), 1), 50) if limit.isdigit() else 5
+        self.limit = min(max(int(limit), 1), 50) if is_number(limit) and len(limit) < 6 else 5
         layout = params.get("layout") or "list"
         self.layout = layout if layout in LAYOUTS else "list"
         theme = params.get("theme") or "auto"

@@ -13,6 +13,7 @@ from calendar_service.dates import epoch, lenient_localize, parse_moment, zone
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import StoredEvent, get_event
 from calendar_service.db.listings import EventFilter
+from calendar_service.digits import is_number
 from calendar_service.errors import (
     BadRequest,
     Gone,
@@ -25,6 +26,8 @@ from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES, STATUSES
 
 JSON_TYPES = ("application/json",)
+# An event is 4 levels deep; a body much deeper is not one (and recursive code would choke).
+MAX_JSON_DEPTH = 32
 PATCH_TYPES = ("application/merge-patch+json", "application/json")
 
 
@@ -37,7 +40,7 @@ async def read_body(request: Request, *, max_bytes: int, types: tuple[str, ...])
             + (f", not {media_type}" if media_type else " (Content-Type is missing)")
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and is_number(declared) and int(declared) > max_bytes:
         raise PayloadTooLarge(f"the body is {declared} bytes; at most {max_bytes} are accepted")
     chunks: list[bytes] = []
     size = 0
@@ -58,9 +61,30 @@ async def read_json(
     """The request's JSON body; 415 for another type, 413 past ``max_bytes``, 400 if malformed."""
     body = await read_body(request, max_bytes=max_bytes, types=types)
     try:
-        return orjson.loads(body)
+        data = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if _deeper_than(data, MAX_JSON_DEPTH):
+        raise BadRequest(f"the body nests more than {MAX_JSON_DEPTH} levels of objects and lists")
+    return data
+
+
+def _deeper_than(value: Any, most: int) -> bool:
+    """Whether ``value`` nests objects and lists more than ``most`` levels deep (counted
+    without recursion: the depth is the attacker's to choose)."""
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, dict):
+            children: Any = current.values()
+        elif isinstance(current, list):
+            children = current
+        else:
+            continue
+        if depth > most:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 class QueryReader:
@@ -99,7 +123,7 @@ class QueryReader:
         raw = self.params.get(name)
         if raw is None or raw == "":
             return default
-        if not raw.isdigit() or not lo <= int(raw) <= hi:
+        if not is_number(raw) or not lo <= int(raw) <= hi:
             self.fail(name, f"must be a whole number from {lo} to {hi}")
             return default
         return int(raw)

@@ -23,6 +23,7 @@ from calendar_service.db.accounts import Session, User
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
 from calendar_service.db.tokens import Role
+from calendar_service.digits import is_number
 from calendar_service.errors import Forbidden, PayloadTooLarge, SignInRequired
 from calendar_service.settings import Settings
 
@@ -106,7 +107,7 @@ async def read_form(request: Request, *, secret: str | None, purpose: str) -> di
     if not same_origin(request):
         raise Forbidden("this form was sent from another site; it was refused")
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+    if is_number(declared) and int(declared) > MAX_FORM_BYTES:
         raise PayloadTooLarge(f"a form may not exceed {MAX_FORM_BYTES} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():  # never more than the limit in memory

@@ -16,11 +16,13 @@ import secrets
 import time
 from collections.abc import Sequence
 
+import orjson
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from calendar_service import logs, metrics
+from calendar_service.errors import ServiceError
 
 logger = logging.getLogger("calendar_service.requests")
 # A caller's request id is kept only when it cannot disturb a log line or a header.
@@ -66,10 +68,12 @@ class Telemetry:
         path: str = scope["path"]
         status = 500  # what the server answers when the app fails before answering
         sent = 0
+        started_answer = finished_answer = False
 
         async def observed(message: Message) -> None:
-            nonlocal status, sent
+            nonlocal status, sent, started_answer, finished_answer
             if message["type"] == "http.response.start":
+                started_answer = True
                 status = message["status"]
                 headers = [
                     (k, v) for k, v in message.get("headers", []) if k.lower() != b"x-request-id"
@@ -78,12 +82,22 @@ class Telemetry:
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
+                finished_answer = not message.get("more_body", False)
             await send(message)
 
         marker = logs.request_id.set(request_id)
         metrics.request_started()
         try:
             await self.app(scope, receive, observed)
+        except Exception:
+            # Starlette's error layer has logged it and sent the 500, then raises it again: the
+            # server would close the connection. The answer is whole, so the client keeps its
+            # keep-alive connection; only a half-sent answer still ends it.
+            if started_answer and not finished_answer:
+                raise
+            if not started_answer:
+                logger.exception("unexpected error on %s %s", method, path)
+                await _send_500(observed)
         finally:
             seconds = time.perf_counter() - started
             route = self._template(scope)
@@ -127,6 +141,23 @@ class Telemetry:
             if match == Match.PARTIAL and partial is None:
                 partial = route
         return route_template(partial) if partial is not None else None
+
+
+async def _send_500(send: Send) -> None:
+    body = orjson.dumps(
+        ServiceError("something went wrong on our side; it has been logged").problem()
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class ObservedStarlette(Starlette):

@@ -103,10 +103,33 @@ def _utc(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC).replace(microsecond=0)
 
 
+def tzid_of(zone_name: str) -> str:
+    """The TZID an event's zone is written with. UTC is written ``Etc/UTC`` with its VTIMEZONE,
+    like every zone: icalendar writes "UTC" as a ``Z`` time (and drops it from RDATE/EXDATE),
+    and Google and recurring-ical-events read a recurring ``Z`` time in the calendar's
+    X-WR-TIMEZONE, moving it at that zone's clock changes."""
+    return "Etc/UTC" if zone_name in ("UTC", "Etc/UTC") else zone_name
+
+
 def _moment(value: str, tz_name: str, all_day: bool) -> date | datetime:
+    """A stored date, or a stored wall time (naive, in ``tz_name``)."""
     if all_day:
         return date.fromisoformat(value[:10])
-    return datetime.fromisoformat(value).replace(tzinfo=zone(tz_name))
+    moment = datetime.fromisoformat(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(zone(tz_name)).replace(tzinfo=None)
+    return moment
+
+
+def _add_moments(
+    vevent: icalendar.Event, name: str, values: Any, tz_name: str, *, all_day: bool
+) -> None:
+    """DTSTART, DTEND, RDATE or EXDATE as local times with their TZID, always: a zone with no
+    offset (Africa/Abidjan, UTC) would otherwise be written as ``Z`` times."""
+    if all_day:
+        vevent.add(name, values)
+    else:
+        vevent.add(name, values, parameters={"TZID": tzid_of(tz_name)})
 
 
 def page_url(event: StoredEvent, base_url: str) -> str:
@@ -174,22 +197,25 @@ def render_vevent(event: StoredEvent, *, lang: str, ctx: RenderContext) -> str:
     vevent.add("last-modified", _utc(event.updated_us))
     vevent.add("sequence", event.sequence)
     start = _moment(str(doc["start"]), tz_name, all_day)
-    vevent.add("dtstart", start)
+    _add_moments(vevent, "dtstart", start, tz_name, all_day=all_day)
     end_text = doc.get("end")
     if all_day:
         last = date.fromisoformat(str(end_text)) if end_text else start
         assert isinstance(last, date)
         vevent.add("dtend", last + timedelta(days=1))  # iCalendar's end is exclusive
     elif end_text:
-        vevent.add("dtend", _moment(str(end_text), tz_name, False))
+        _add_moments(
+            vevent, "dtend", _moment(str(end_text), tz_name, False), tz_name, all_day=False
+        )
     recurrence = doc.get("recurrence")
     if isinstance(recurrence, dict):
         if recurrence.get("rrule"):
             vevent.add("rrule", icalendar.vRecur.from_ical(recurrence["rrule"]))
-        if recurrence.get("rdates"):
-            vevent.add("rdate", [_moment(v, tz_name, all_day) for v in recurrence["rdates"]])
-        if recurrence.get("exdates"):
-            vevent.add("exdate", [_moment(v, tz_name, all_day) for v in recurrence["exdates"]])
+        for name in ("rdate", "exdate"):
+            values = recurrence.get(f"{name}s")
+            if values:
+                moments = [_moment(v, tz_name, all_day) for v in values]
+                _add_moments(vevent, name, moments, tz_name, all_day=all_day)
     title = _pick(doc["title"], lang, default)
     if status in ("cancelled", "postponed"):
         title = f"[{_label(status, lang)}] {title}"
@@ -235,7 +261,6 @@ class CalendarHeader:
 
     name: str
     description: str
-    timezone: str
     refresh_minutes: int
     source_url: str
     color: str
@@ -261,7 +286,8 @@ def render_calendar(
     if header.description:
         calendar.add("description", _Text(header.description))
         calendar.add("x-wr-caldesc", _Text(header.description))
-    calendar.add("x-wr-timezone", _Text(header.timezone))
+    # No X-WR-TIMEZONE: every time carries its TZID, and Google and recurring-ical-events
+    # read a recurring UTC time in X-WR-TIMEZONE's zone, moving it at that zone's clock changes.
     refresh = timedelta(minutes=header.refresh_minutes)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", icalendar.vDuration(refresh))

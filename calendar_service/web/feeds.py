@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -17,7 +18,7 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.feeds import FeedItem, event_item, feed_items
 from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
-from calendar_service.render.ical import CalendarHeader, render_calendar
+from calendar_service.render.ical import CalendarHeader, render_calendar, tzid_of
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.cached import cache_key, cached_response, local_today
@@ -27,6 +28,8 @@ from calendar_service.zones import accepted_zones
 logger = logging.getLogger(__name__)
 ICS_TYPE = "text/calendar; charset=utf-8"
 ZONE_YEARS_AHEAD = 10
+# vobject compares a VTIMEZONE with UTC over 2000-2020 (see ``_zones``).
+LOOKS_LIKE_UTC_UNTIL = 1999
 
 
 def shareable(items: list[FeedItem]) -> list[FeedItem]:
@@ -42,7 +45,7 @@ def shareable(items: list[FeedItem]) -> list[FeedItem]:
 
 
 def _zones(items: list[FeedItem], now: datetime) -> dict[str, tuple[int, int]]:
-    """Each time zone used, with the years its VTIMEZONE must cover."""
+    """Each TZID used, with the years its VTIMEZONE must cover."""
     horizon = now.year + ZONE_YEARS_AHEAD
     bounds: dict[str, list[int]] = {}
     for item in items:
@@ -54,13 +57,26 @@ def _zones(items: list[FeedItem], now: datetime) -> dict[str, tuple[int, int]]:
             found[1] = max(found[1], item.last_end_ts)
     spans: dict[str, tuple[int, int]] = {}
     for name, (first_ts, last_ts) in bounds.items():
-        if name in ("UTC", "Etc/UTC"):
-            continue
         tz = zone(name)
         first = datetime.fromtimestamp(first_ts, tz).year - 1
         last = horizon if last_ts >= END_OF_TIME else datetime.fromtimestamp(last_ts, tz).year
-        spans[name] = (first, min(last, horizon))
+        if first > LOOKS_LIKE_UTC_UNTIL and _summer_time_from_gmt(tz):
+            # vobject (and Radicale, which uses it) takes a zone whose offset is 0 from 2000 to
+            # 2020 for UTC and then misreads its summer time: show it those years' changes.
+            first = LOOKS_LIKE_UTC_UNTIL
+        tzid = tzid_of(name)
+        low, high = spans.get(tzid, (first, last))
+        spans[tzid] = (min(low, first), min(max(high, last), horizon))
     return spans
+
+
+def _summer_time_from_gmt(tz: ZoneInfo) -> bool:
+    """Whether the zone's winter offset is 0 (London, Lisbon, the Canaries) and it changes its
+    clocks."""
+    winter = datetime(2000, 1, 1, tzinfo=UTC).astimezone(tz).utcoffset()
+    summer = datetime(2000, 7, 1, tzinfo=UTC).astimezone(tz).utcoffset()
+    now = datetime(2026, 7, 1, tzinfo=UTC).astimezone(tz).utcoffset()
+    return winter == timedelta(0) and (summer != winter or now != winter)
 
 
 def _last_modified(items: list[FeedItem], floor: datetime) -> datetime:
@@ -100,7 +116,6 @@ async def feed_ics(request: Request) -> Response:
         header = CalendarHeader(
             name=feed.text(feed.title, lang, settings.default_language),
             description=feed.text(feed.description, lang, settings.default_language),
-            timezone=settings.default_timezone,
             refresh_minutes=feed.refresh_minutes,
             source_url=f"{settings.base_url}/feeds/{slug}.ics",
             color=feed.color,
@@ -147,7 +162,6 @@ async def event_ics(request: Request) -> Response:
         header = CalendarHeader(
             name=title.get(lang) or title.get(settings.default_language) or event.slug,
             description="",
-            timezone=event.document["timezone"],
             refresh_minutes=24 * 60,
             source_url=f"{settings.base_url}/events/{event.slug}.ics",
             color="#b4235a",

@@ -165,6 +165,7 @@ class RenderedCache:
         return await asyncio.shield(task)
 
     async def _build(self, key: Hashable, version: int, build: Build) -> Rendered:
+        metrics.cache_built("rendered")
         entry = await build(version)
         self._keep(key, entry)
         return entry
@@ -190,6 +191,9 @@ class RenderedCache:
         self.bytes += added
         self._evict()
 
+    def _measured(self) -> None:
+        metrics.cache_size("rendered", self.bytes)
+
     def _drop(self, key: Hashable) -> None:
         entry = self._entries.pop(key, None)
         if entry is not None:
@@ -200,6 +204,7 @@ class RenderedCache:
         while self.bytes > self.budget_bytes and self._entries:
             oldest = next(iter(self._entries))
             self._drop(oldest)
+        self._measured()
 
     async def peek(self, storage: Storage, key: Hashable) -> Rendered | None:
         """The entry for ``key`` if it is current, without building anything."""
@@ -214,6 +219,7 @@ class RenderedCache:
     def clear(self) -> None:
         for key in list(self._entries):
             self._drop(key)
+        self._measured()
 
 
 def text_size(text: str) -> int:

@@ -50,6 +50,8 @@ class Instruments:
     in_flight: Gauge
     cache_hits: Counter
     cache_misses: Counter
+    cache_builds: Counter
+    cache_bytes: Gauge
     # The labelled children already looked up: ``labels()`` costs more than the count itself,
     # and the labels are a small, bounded set.
     children: dict[tuple[str, ...], tuple[Counter, Histogram]] = field(default_factory=dict)
@@ -93,6 +95,19 @@ def instruments() -> Instruments:
             ["cache"],
             registry=registry,
         ),
+        cache_builds=Counter(
+            "calendar_cache_builds",
+            "Builds a cache ran: one per key and version, however many requests waited for it.",
+            ["cache"],
+            registry=registry,
+        ),
+        cache_bytes=Gauge(
+            "calendar_cache_bytes",
+            "Bytes a cache holds (within its budget), by cache.",
+            ["cache"],
+            registry=registry,
+            multiprocess_mode="livesum",
+        ),
     )
 
 
@@ -113,6 +128,16 @@ def cache_hit(name: str) -> None:
 def cache_miss(name: str) -> None:
     """Count an answer the cache ``name`` had to build."""
     _cache_counter(name, False).inc()
+
+
+def cache_built(name: str) -> None:
+    """Count a build the cache ``name`` ran."""
+    instruments().cache_builds.labels(name).inc()
+
+
+def cache_size(name: str, size: int) -> None:
+    """Set the bytes the cache ``name`` holds."""
+    instruments().cache_bytes.labels(name).set(size)
 
 
 def request_started() -> None:

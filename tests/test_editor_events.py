@@ -193,6 +193,30 @@ def test_a_rule_whose_start_is_not_a_date_of_it_is_explained(signed_in) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("zone", "message"),
+    [
+        (
+            "US/Eastern",
+            "Ce nom de fuseau n'est pas lu par tous les agendas : écrivez America/New_York.",
+        ),
+        (
+            "posix/Indian/Mayotte",
+            "Ce nom de fuseau n'est pas lu par tous les agendas : écrivez Indian/Mayotte.",
+        ),
+        ("Factory", "Fuseau horaire inconnu : écrivez-le comme Europe/Paris ou Indian/Mayotte."),
+    ],
+)
+def test_a_zone_calendars_do_not_share_is_refused_with_the_one_to_use(  # type: ignore[no-untyped-def]
+    signed_in, zone, message
+) -> None:
+    response = create(signed_in, timezone=zone)
+    assert response.status_code == 400
+    tree = parse(response.text)
+    assert tree.by_id("f-timezone-error").words() == message
+    assert tree.by_id("f-timezone").attrs["value"] == zone
+
+
 def test_edit_records_the_changed_fields(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
     event_id = created_id(create(signed_in))
     page = signed_in.get(f"/editor/events/{event_id}")

@@ -6,6 +6,7 @@ Each write is one function, in one transaction, that also stores what is derived
 
 from __future__ import annotations
 
+import asyncio
 import re
 import unicodedata
 import uuid
@@ -149,6 +150,12 @@ async def _store_derived(
     )
 
 
+def _render_all(
+    render: Renderer, events: Sequence[StoredEvent]
+) -> list[tuple[str, dict[str, str]]]:
+    return [render(event) for event in events]
+
+
 async def _store_renderings(
     storage: Storage, *, stored: Sequence[StoredEvent], render: Renderer
 ) -> None:
@@ -158,8 +165,9 @@ async def _store_renderings(
         ids = [event.id for event in chunk]
         rows: list[dict[str, Any]] = []
         keys = set()
-        for event in chunk:
-            key, vevents = render(event)
+        # Rendered in a thread: Markdown and text work cost the loop nothing, however long.
+        rendered = await asyncio.to_thread(_render_all, render, chunk)
+        for event, (key, vevents) in zip(chunk, rendered, strict=True):
             keys.add(key)
             rows.extend(
                 {"event_id": event.id, "lang": lang, "vevent": text}

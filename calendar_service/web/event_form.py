@@ -76,6 +76,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "slug_taken": "Cette adresse courte est déjà prise par un autre événement.",
         "tag": "Un mot-clé fait 1 à 50 lettres, chiffres ou tirets.",
         "zone": "Fuseau horaire inconnu : écrivez-le comme Europe/Paris ou Indian/Mayotte.",
+        "zone_instead": "Ce nom de fuseau n'est pas lu par tous les agendas : écrivez {0}.",
+        "rule_dense": "Trop de dates : au plus 24 par jour et 1\u00a0100 par an.",
         "range": "Valeur hors limites.",
         "rule_start": "La date de début doit être l'une des dates répétées : choisissez son jour.",
         "rule_empty": "Cette répétition ne donne aucune date : vérifiez la date de fin.",
@@ -108,6 +110,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "slug_taken": "This short address is already taken by another event.",
         "tag": "A tag is 1 to 50 letters, digits or hyphens.",
         "zone": "Unknown time zone: write it like Europe/Paris or Indian/Mayotte.",
+        "zone_instead": "Not every calendar reads this zone's name: write {0}.",
+        "rule_dense": "Too many dates: at most 24 a day and 1,100 a year.",
         "range": "Value out of range.",
         "rule_start": "The start date must be one of the repeated dates: choose its day.",
         "rule_empty": "This repeat gives no date at all: check its end date.",
@@ -129,7 +133,9 @@ _TRANSLATED: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"String should match pattern"), "slug"),
     (re.compile(r"slug .* is already used|event with this slug"), "slug_taken"),
     (re.compile(r"a tag is 1 to 50"), "tag"),
+    (re.compile(r"not a time zone calendars share; use '([^']+)' instead"), "zone_instead"),
     (re.compile(r"time zone|unknown zone|timezone", re.I), "zone"),
+    (re.compile(r"dates a (?:day|year)"), "rule_dense"),
     (re.compile(r"should be (greater|less) than"), "range"),
     (re.compile(r"the start is not one of the rule's dates"), "rule_start"),
     (re.compile(r"produces no date at all"), "rule_empty"),
@@ -147,8 +153,9 @@ def say(message: str, lang: str) -> tuple[str, str | None]:
     if long and ("character" in message or "characters" in message):
         return words["too_long"].format(n=long.group(1)), None
     for pattern, key in _TRANSLATED:
-        if pattern.search(message):
-            return words[key], None
+        found = pattern.search(message)
+        if found:
+            return words[key].format(*found.groups()), None
     return message, "en"
 
 

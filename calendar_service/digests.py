@@ -7,6 +7,8 @@ Used by the HTTP handlers (``web/newsletter.py``, ``web/syndication.py``) and by
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -56,12 +58,14 @@ class Entry:
 class BlockCache:
     """Rendered blocks, by event version, language, format, heading level and dates: a write
     gives the event a new version, so its stale blocks are never read again (and age out,
-    least recently used first, within a budget in bytes)."""
+    least recently used first, within a budget in bytes). Digests and feeds render their blocks
+    in worker threads: the dictionary is read and written under a lock."""
 
     def __init__(self, budget_bytes: int = 16_000_000) -> None:
         self.budget_bytes = budget_bytes
         self.bytes = 0
         self._blocks: OrderedDict[Hashable, str] = OrderedDict()
+        self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
@@ -86,11 +90,13 @@ class BlockCache:
             entry.times,
             entry.more_until_ts,
         )
-        found = self._blocks.get(key)
+        with self._lock:
+            found = self._blocks.get(key)
+            if found is not None:
+                self._blocks.move_to_end(key)
+                self.hits += 1
         if found is not None:
-            self.hits += 1
             metrics.cache_hit("blocks")
-            self._blocks.move_to_end(key)
             return found
         self.misses += 1
         metrics.cache_miss("blocks")
@@ -103,11 +109,13 @@ class BlockCache:
             more_until_ts=entry.more_until_ts,
         )
         text = templates.block(view, fmt, heading=heading)
-        self._blocks[key] = text
-        self.bytes += text_size(text)
-        while self.bytes > self.budget_bytes and self._blocks:
-            _, dropped = self._blocks.popitem(last=False)
-            self.bytes -= text_size(dropped)
+        with self._lock:
+            if key not in self._blocks:
+                self._blocks[key] = text
+                self.bytes += text_size(text)
+            while self.bytes > self.budget_bytes and self._blocks:
+                _, dropped = self._blocks.popitem(last=False)
+                self.bytes -= text_size(dropped)
         return text
 
 
@@ -187,6 +195,37 @@ async def render_digest(
     entries = await entries_in_window(
         storage, flt=flt, from_ts=from_ts, to_ts=to_ts, cap=settings.max_occurrences
     )
+    # Rendered in a thread: a window of many events costs CPU, not the event loop.
+    return await asyncio.to_thread(
+        _digest,
+        entries,
+        settings=settings,
+        templates=templates,
+        blocks=blocks,
+        feed_slug=feed_slug,
+        feed_title=feed_title,
+        first=first,
+        last=last,
+        lang=lang,
+        group=group,
+        fmt=fmt,
+    )
+
+
+def _digest(
+    entries: list[Entry],
+    *,
+    settings: Settings,
+    templates: NewsletterTemplates,
+    blocks: BlockCache,
+    feed_slug: str,
+    feed_title: str,
+    first: date,
+    last: date,
+    lang: str,
+    group: Grouping,
+    fmt: Format,
+) -> str:
     # Each block is rendered once, on its own: one event that cannot be is left out.
     texts = dict(
         render_each(
@@ -294,7 +333,10 @@ async def syndication_items(
             event=structured,
         )
 
-    items = render_each(found, item, what="a syndication feed", ident=lambda e: e.id)
+    # Rendered in a thread: up to MAX_SYNDICATED blocks cost CPU, not the event loop.
+    items = await asyncio.to_thread(
+        render_each, found, item, what="a syndication feed", ident=lambda e: e.id
+    )
     return items
 
 

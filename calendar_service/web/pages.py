@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.routing import Route
 
 from calendar_service.cache import Rendered
 from calendar_service.dates import utc_now, zone
+from calendar_service.db.events import StoredEvent
 from calendar_service.db.listings import EventFilter
 from calendar_service.digests import BLOCK_DAYS, upcoming_times
 from calendar_service.feedspec import FeedDefinition
@@ -152,6 +154,10 @@ async def event_page(request: Request) -> Response:
     async def build(version: int) -> Rendered:
         # Looked up inside the build: a warm request touches no database.
         event = await public_event(state.storage, key)
+        # Rendered in a thread: Markdown and dates cost CPU, not the event loop.
+        return await asyncio.to_thread(render, event, version)
+
+    def render(event: StoredEvent, version: int) -> Rendered:
         times, more = upcoming_times(
             event,
             now=utc_now(),

@@ -272,15 +272,25 @@ def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool)
     """Import an iCalendar file or URL (Google, Outlook, Thunderbird exports): upsert by UID."""
     from rich.progress import Progress
 
-    from calendar_service.ical_import import ImportFileError, parse_calendar
-    from calendar_service.imports import import_events
+    from calendar_service.deadline import call_with_deadline
+    from calendar_service.imports import import_events, read_calendar
 
     settings = _settings(ctx)
     try:
         data = read_source(source, max_bytes=settings.max_import_bytes)
-        items = parse_calendar(data, default_timezone=settings.default_timezone)
-    except (ImportFileError, OSError, ValueError) as exc:
+        items = asyncio.run(
+            call_with_deadline(
+                read_calendar,
+                data,
+                settings,
+                seconds=settings.import_seconds,
+                what="reading the file",
+            )
+        )
+    except (OSError, ValueError) as exc:  # ImportFileError is a ValueError
         raise click.ClickException(str(exc)) from None
+    except ServiceError as exc:  # DeadlineExceeded
+        raise click.ClickException(f"{exc.detail} (CALENDAR_IMPORT_SECONDS)") from None
     context = RenderContext.from_settings(settings)
     with Progress(transient=True, disable=len(items) < 50 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("importing", total=len(items))

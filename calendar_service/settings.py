@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
     )
+    import_seconds: float = Field(
+        30, gt=0, le=3_600, description="Longest an import may take to read its file, in seconds."
+    )
     page_size: int = Field(50, ge=1, le=500, description="Default number of items in a page.")
     max_page_size: int = Field(500, ge=1, le=5_000, description="Largest `limit` a client may ask.")
     max_occurrences: int = Field(

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import warnings
-import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -28,7 +27,7 @@ import icalendar
 from calendar_service.dates import FIRST_YEAR, LAST_YEAR
 from calendar_service.db.events import fold, slugify
 from calendar_service.ical_file import Block, ImportFileError, Rejected, split_calendar
-from calendar_service.ical_zones import ZoneMapper
+from calendar_service.ical_zones import FileZones
 from calendar_service.models import EventIn
 from calendar_service.vocabulary import CATEGORIES
 
@@ -60,36 +59,6 @@ class ImportItem:
     document: dict[str, Any] | None
     error: str | None = None
     event: EventIn | None = None
-
-
-class _Zones:
-    """The zones of one file: its TZIDs through ``ZoneMapper``, and the calendar's own zone
-    (X-WR-TIMEZONE, else the service default) for times without a TZID."""
-
-    def __init__(self, calendar: Block, default: str) -> None:
-        definitions: dict[str, Block] = {}
-        for block in calendar.children:
-            tzid = block.value("TZID") if block.name == "VTIMEZONE" else None
-            if tzid:
-                definitions.setdefault(tzid.strip(), block)
-        wr_timezone = (calendar.value("X-WR-TIMEZONE") or "").strip()
-        self.mapper = ZoneMapper(definitions, preferred=(default,))
-        self.calendar_zone: str | Rejected = default
-        if wr_timezone:
-            try:
-                self.calendar_zone = self.mapper.zone(wr_timezone)
-            except Rejected as exc:
-                self.calendar_zone = Rejected(f"the calendar's zone (X-WR-TIMEZONE): {exc}")
-            else:
-                self.mapper.preferred = (self.calendar_zone, default)
-
-    def of(self, tzid: str | None) -> str:
-        """The zone of a value with this TZID parameter (or none)."""
-        if tzid:
-            return self.mapper.zone(tzid)
-        if isinstance(self.calendar_zone, Rejected):
-            raise self.calendar_zone
-        return self.calendar_zone
 
 
 def _one(component: icalendar.Component, name: str) -> Any:
@@ -125,27 +94,6 @@ def _value(prop: Any, name: str) -> date | datetime:
     return value
 
 
-def _local(
-    value: date | datetime, tzid: str | None, zone_name: str, zones: _Zones
-) -> date | datetime:
-    """A DTSTART-like value as a naive wall time (or a date) in ``zone_name``.
-
-    The wall time written beside a TZID is read in the zone that TZID maps to (not in the
-    VTIMEZONE the file defines: the name is what is trusted); a UTC time is converted; a
-    floating time stands as written.
-    """
-    if not isinstance(value, datetime):
-        return value
-    if tzid:
-        source = zones.of(tzid)
-        if source == zone_name:
-            return value.replace(tzinfo=None)
-        value = value.replace(tzinfo=zoneinfo.ZoneInfo(source))
-    elif value.tzinfo is None:
-        return value
-    return value.astimezone(zoneinfo.ZoneInfo(zone_name)).replace(tzinfo=None)
-
-
 def _iso(value: date | datetime) -> str:
     return value.isoformat()
 
@@ -160,7 +108,7 @@ def _text(component: icalendar.Component, name: str) -> str:
 
 
 def _dates(
-    component: icalendar.Component, name: str, zone_name: str, zones: _Zones
+    component: icalendar.Component, name: str, zone_name: str, zones: FileZones
 ) -> list[date | datetime]:
     """The dates of every RDATE or EXDATE line; a PERIOD counts by its start."""
     values = component.get(name)
@@ -180,7 +128,7 @@ def _dates(
             if not isinstance(value, date):
                 raise Rejected(f"{label} holds a value that is not a date or a date-time")
             _in_range(value, label)
-            found.append(_local(value, _tzid(prop), zone_name, zones))
+            found.append(zones.local(value, _tzid(prop), zone_name))
     return found
 
 
@@ -238,11 +186,11 @@ def _http(value: str) -> str | None:
 
 
 def _end(
-    component: icalendar.Component, start: date | datetime, zone_name: str, zones: _Zones
+    component: icalendar.Component, start: date | datetime, zone_name: str, zones: FileZones
 ) -> date | datetime | None:
     end_prop = _one(component, "dtend")
     if end_prop is not None:
-        return _local(_value(end_prop, "DTEND"), _tzid(end_prop), zone_name, zones)
+        return zones.local(_value(end_prop, "DTEND"), _tzid(end_prop), zone_name)
     duration_prop = _one(component, "duration")
     if duration_prop is None:
         return None
@@ -260,7 +208,7 @@ def _end(
     return end
 
 
-def _document(component: icalendar.Component, *, zones: _Zones, uid: str) -> dict[str, Any]:
+def _document(component: icalendar.Component, *, zones: FileZones, uid: str) -> dict[str, Any]:
     """The event document of one VEVENT (``Rejected`` with the reason when it has none)."""
     title = _text(component, "summary")
     if not title:
@@ -271,7 +219,7 @@ def _document(component: icalendar.Component, *, zones: _Zones, uid: str) -> dic
     start_value = _value(start_prop, "DTSTART")
     all_day = not isinstance(start_value, datetime)
     zone_name = zones.of(_tzid(start_prop))
-    start = _local(start_value, _tzid(start_prop), zone_name, zones)
+    start = zones.local(start_value, _tzid(start_prop), zone_name)
     end = _end(component, start, zone_name, zones)
     if all_day:
         # iCalendar's end date is exclusive; ours is the last day.
@@ -368,7 +316,7 @@ def parse_calendar(data: bytes, *, default_timezone: str) -> list[ImportItem]:
 
 def _parse(data: bytes, default_timezone: str) -> list[ImportItem]:
     calendar = split_calendar(data)
-    zones = _Zones(calendar, default_timezone)
+    zones = FileZones(calendar, default_timezone)
     masters: dict[str, icalendar.Component] = {}
     overrides: list[tuple[str, icalendar.Component, Any]] = []
     order: list[ImportItem | str] = []  # an item, or the UID of a master read below
@@ -420,7 +368,7 @@ def _parse(data: bytes, default_timezone: str) -> list[ImportItem]:
 
 
 def _item(
-    component: icalendar.Component, uid: str, zones: _Zones, exdates: list[Any]
+    component: icalendar.Component, uid: str, zones: FileZones, exdates: list[Any]
 ) -> ImportItem:
     item = ImportItem(uid[:255], _text(component, "summary")[:300], 0, None, None)
     try:
@@ -434,7 +382,7 @@ def _item(
             zone_name = document["timezone"]
             for prop in exdates:
                 value = _value(prop, "RECURRENCE-ID")
-                recurrence["exdates"].append(_iso(_local(value, _tzid(prop), zone_name, zones)))
+                recurrence["exdates"].append(_iso(zones.local(value, _tzid(prop), zone_name)))
     except Rejected as exc:
         item.error = str(exc)
         return item

@@ -6,7 +6,7 @@ old Thunderbird (``/mozilla.org/20050126_1/Europe/Paris``), and Outlook's "Custo
 Zone", known only by the VTIMEZONE the file carries. A name is mapped when a table knows it; a
 zone known only by its definition is matched, by its UTC offsets week by week through two years,
 against the accepted zones (``zones.accepted_zones``) and nothing else. Anything else rejects
-the events that use it.
+the events that use it. ``FileZones`` gives each value of a file its zone and its wall time.
 
 The work is bounded by the input: a file's answers are kept per TZID, at most
 ``MAX_CUSTOM_ZONES`` definitions are read per file, each of at most ``MAX_OBSERVANCES`` rules,
@@ -239,3 +239,52 @@ class ZoneMapper:
                 f"time zone {shown(name)} is not one calendars share: its rules match none of them"
             )
         return next((z for z in (*self.preferred, "UTC") if z in candidates), candidates[0])
+
+
+class FileZones:
+    """The zones of one file: its TZIDs through a ``ZoneMapper``, and the calendar's own zone
+    (X-WR-TIMEZONE, else the service default) for times without a TZID."""
+
+    def __init__(self, calendar: Block, default: str) -> None:
+        """``calendar``: the file's VCALENDAR (``ical_file.split_calendar``)."""
+        definitions: dict[str, Block] = {}
+        for block in calendar.children:
+            tzid = block.value("TZID") if block.name == "VTIMEZONE" else None
+            if tzid:
+                definitions.setdefault(tzid.strip(), block)
+        self.mapper = ZoneMapper(definitions, preferred=(default,))
+        self.calendar_zone: str | Rejected = default
+        wr_timezone = (calendar.value("X-WR-TIMEZONE") or "").strip()
+        if wr_timezone:
+            try:
+                self.calendar_zone = self.mapper.zone(wr_timezone)
+            except Rejected as exc:
+                self.calendar_zone = Rejected(f"the calendar's zone (X-WR-TIMEZONE): {exc}")
+            else:
+                self.mapper.preferred = (self.calendar_zone, default)
+
+    def of(self, tzid: str | None) -> str:
+        """The zone of a value with this TZID parameter (or none); ``Rejected`` if none fits."""
+        if tzid:
+            return self.mapper.zone(tzid)
+        if isinstance(self.calendar_zone, Rejected):
+            raise self.calendar_zone
+        return self.calendar_zone
+
+    def local(self, value: date | datetime, tzid: str | None, zone_name: str) -> date | datetime:
+        """A DTSTART-like value as a naive wall time (or a date) in ``zone_name``.
+
+        The wall time written beside a TZID is read in the zone that TZID maps to (not in the
+        VTIMEZONE the file defines: the name is what is trusted); a UTC time is converted; a
+        floating time stands as written.
+        """
+        if not isinstance(value, datetime):
+            return value
+        if tzid:
+            source = self.of(tzid)
+            if source == zone_name:
+                return value.replace(tzinfo=None)
+            value = value.replace(tzinfo=zoneinfo.ZoneInfo(source))
+        elif value.tzinfo is None:
+            return value
+        return value.astimezone(zoneinfo.ZoneInfo(zone_name)).replace(tzinfo=None)

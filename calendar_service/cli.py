@@ -338,20 +338,42 @@ async def _create(storage: Storage, settings: Settings, event: Any) -> store.Sto
 @click.argument("source")
 @click.option("--dry-run", is_flag=True, help="Report what would change; write nothing.")
 @click.option("--strict", is_flag=True, help="Refuse the whole file if any event is invalid.")
+@click.option(
+    "--allow-private-addresses",
+    is_flag=True,
+    help="Fetch a URL whose host is this machine or a private network (refused by default).",
+)
 @click.pass_context
-def import_command(ctx: click.Context, source: str, dry_run: bool, strict: bool) -> None:
+def import_command(
+    ctx: click.Context, source: str, dry_run: bool, strict: bool, allow_private_addresses: bool
+) -> None:
     """Import an iCalendar file or URL (Google, Outlook, Thunderbird exports): upsert by UID."""
     from rich.progress import Progress
 
-    from calendar_service.ical_import import ImportFileError, parse_calendar
-    from calendar_service.imports import import_events
+    from calendar_service.deadline import call_with_deadline
+    from calendar_service.fetch import AddressRefused
+    from calendar_service.imports import import_events, read_calendar
 
     settings = _settings(ctx)
     try:
-        data = read_source(source, max_bytes=settings.max_import_bytes)
-        items = parse_calendar(data, default_timezone=settings.default_timezone)
-    except (ImportFileError, OSError, ValueError) as exc:
+        data = read_source(
+            source, max_bytes=settings.max_import_bytes, allow_private=allow_private_addresses
+        )
+        items = asyncio.run(
+            call_with_deadline(
+                read_calendar,
+                data,
+                settings,
+                seconds=settings.import_seconds,
+                what="reading the file",
+            )
+        )
+    except AddressRefused as exc:
+        raise click.ClickException(f"{exc} (--allow-private-addresses fetches it)") from None
+    except (OSError, ValueError) as exc:  # ImportFileError and FetchError are ValueErrors
         raise click.ClickException(str(exc)) from None
+    except ServiceError as exc:  # DeadlineExceeded
+        raise click.ClickException(f"{exc.detail} (CALENDAR_IMPORT_SECONDS)") from None
     context = RenderContext.from_settings(settings)
     with Progress(transient=True, disable=len(items) < 50 or not sys.stderr.isatty()) as bar:
         task = bar.add_task("importing", total=len(items))
@@ -387,25 +409,15 @@ def source_name(source: str) -> str:
     return os.path.basename(source) or source
 
 
-def read_source(source: str, *, max_bytes: int) -> bytes:
-    """The bytes of a file path or an http(s)/webcal URL, at most ``max_bytes``."""
-    if source.startswith(("http://", "https://", "webcal://")):
-        import urllib.error
-        import urllib.request
+def read_source(source: str, *, max_bytes: int, allow_private: bool = False) -> bytes:
+    """The bytes of a file path or an http(s)/webcal URL, at most ``max_bytes``; a URL on this
+    machine or a private network only with ``allow_private`` (``fetch.fetch_calendar``)."""
+    if source.lower().startswith(("http://", "https://", "webcal://")):
+        from calendar_service.fetch import fetch_calendar
 
-        url = (
-            "https://" + source.removeprefix("webcal://") if source.startswith("webcal") else source
-        )
-        request = urllib.request.Request(url, headers={"User-Agent": "calendar-service import"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:  # http(s) only
-                data = bytes(response.read(max_bytes + 1))
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise ValueError(f"{url}: HTTP {exc.code} {exc.reason}") from None
-    else:
-        with open(source, "rb") as handle:
-            data = handle.read(max_bytes + 1)
+        return fetch_calendar(source, max_bytes=max_bytes, allow_private=allow_private)
+    with open(source, "rb") as handle:
+        data = handle.read(max_bytes + 1)
     if len(data) > max_bytes:
         raise ValueError(f"{source} is larger than {max_bytes} bytes (CALENDAR_MAX_IMPORT_BYTES)")
     return data

@@ -6,24 +6,32 @@ calendar's zone in X-WR-TIMEZONE and writes UTC times, Outlook names zones the W
 becomes an ``EventIn`` document, or a rejection with its reason. A changed occurrence of a series
 (RECURRENCE-ID) becomes an EXDATE of the series plus an event of its own; a cancelled one, an
 EXDATE.
+
+Files come from anywhere, so every value is read as hostile: an event with a value that cannot
+be read (a SEQUENCE that is not a small whole number, a DURATION of centuries, a year outside
+``dates.FIRST_YEAR``..``dates.LAST_YEAR``, a zone calendars do not share) is rejected with its
+reason and the others are read; a harmless property that cannot be read (DTSTAMP,
+LAST-MODIFIED) is ignored. A file that is not iCalendar at all raises ``ImportFileError``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import re
-import zoneinfo
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import icalendar
-import x_wr_timezone
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from calendar_service.dates import FIRST_YEAR, LAST_YEAR
 from calendar_service.db.events import fold, slugify
+from calendar_service.ical_file import Block, ImportFileError, Rejected, split_calendar
+from calendar_service.ical_zones import FileZones
+from calendar_service.models import EventIn
 from calendar_service.vocabulary import CATEGORIES
+
+__all__ = ["ImportFileError", "ImportItem", "parse_calendar"]
 
 MARKS = {
     f"[{label}] ": status
@@ -32,15 +40,17 @@ MARKS = {
         status
     ]
 }
-
-
-class ImportFileError(ValueError):
-    """The file is not an iCalendar file at all."""
+# SEQUENCE counts the revisions of an event. The stored column has 32 bits, and each later
+# edit here adds one: a billion leaves room, and no calendar counts that far.
+MAX_SEQUENCE = 1_000_000_000
 
 
 @dataclass
 class ImportItem:
-    """One event found in the file: its document, or why it cannot be taken."""
+    """One event found in the file: its document, or why it cannot be taken.
+
+    ``event`` is the document once validated (``imports.read_calendar``); ``None`` before.
+    """
 
     uid: str
     title: str
@@ -48,70 +58,40 @@ class ImportItem:
     modified_us: int | None
     document: dict[str, Any] | None
     error: str | None = None
+    event: EventIn | None = None
 
 
-def resolve_zone(tzid: str | None, default: str) -> str:
-    """The IANA name for a TZID as calendars write it; ``ValueError`` when none fits."""
-    if not tzid:
-        return default
-    name = tzid.strip().strip('"')
-    candidates = [name, WINDOWS_TO_OLSON.get(name, "")]
-    # "/mozilla.org/20050126_1/Europe/Paris", "/freeassociation.sourceforge.net/Tzfile/..."
-    match = re.search(r"([A-Za-z_]+/[A-Za-z_+\-]+(?:/[A-Za-z_+\-]+)?)$", name)
-    if match:
-        candidates.append(match.group(1))
-    for candidate in candidates:
-        if not candidate:
-            continue
-        try:
-            zoneinfo.ZoneInfo(candidate)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            continue
-        return candidate
-    raise ValueError(f"unknown time zone {tzid!r}")
-
-
-@functools.lru_cache(maxsize=64)
-def _matching_zone(offsets: tuple[int, ...], preferred: str) -> str | None:
-    """An IANA zone with these UTC offsets at the sample instants (the default zone first)."""
-    for name in [preferred, *sorted(zoneinfo.available_timezones())]:
-        tz = zoneinfo.ZoneInfo(name)
-        if all(
-            _seconds(moment.astimezone(tz).utcoffset()) == offset
-            for moment, offset in zip(_SAMPLES, offsets, strict=True)
-        ):
-            return name
-    return None
-
-
-def _seconds(delta: timedelta | None) -> int:
-    return int(delta.total_seconds()) if delta is not None else 0
-
-
-# Two years of instants, every fortnight: enough to tell zones and their DST rules apart.
-_SAMPLES = tuple(datetime(2026, 1, 1, 12, tzinfo=UTC) + timedelta(days=14 * i) for i in range(53))
-
-
-def zone_from_definition(value: datetime, default: str) -> str | None:
-    """For a TZID no name table knows, the IANA zone its VTIMEZONE behaves like."""
-    if value.tzinfo is None:
-        return None
-    offsets = tuple(_seconds(m.astimezone(value.tzinfo).utcoffset()) for m in _SAMPLES)
-    return _matching_zone(offsets, default)
+def _one(component: icalendar.Component, name: str) -> Any:
+    """The property ``name`` (``None`` when absent); ``Rejected`` when it is given twice."""
+    value = component.get(name)
+    if isinstance(value, list):
+        raise Rejected(f"{name.upper()} is given more than once")
+    return value
 
 
 def _tzid(prop: Any) -> str | None:
     params = getattr(prop, "params", {}) or {}
     value = params.get("TZID")
+    if isinstance(value, list):
+        value = value[0] if value else None
     return str(value) if value else None
 
 
-def _local(value: date | datetime, zone_name: str) -> date | datetime:
-    """A DTSTART-like value as a naive wall time (or a date) in ``zone_name``."""
-    if not isinstance(value, datetime) or value.tzinfo is None:
-        # A date, a floating time, or a TZID the parser could not attach: the wall time stands.
-        return value
-    return value.astimezone(zoneinfo.ZoneInfo(zone_name)).replace(tzinfo=None)
+def _in_range(value: date, name: str) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise Rejected(f"{name}: the year must be between {FIRST_YEAR} and {LAST_YEAR}")
+
+
+def _value(prop: Any, name: str) -> date | datetime:
+    """The date or date-time of a DTSTART-like property, its year in range."""
+    try:
+        value = prop.dt
+    except Exception:  # icalendar's vBroken raises on access; the reason names the property
+        raise Rejected(f"{name} cannot be read as a date or a date-time") from None
+    if not isinstance(value, date):
+        raise Rejected(f"{name} is not a date or a date-time")
+    _in_range(value, name)
+    return value
 
 
 def _iso(value: date | datetime) -> str:
@@ -127,14 +107,28 @@ def _text(component: icalendar.Component, name: str) -> str:
     return str(value).strip()
 
 
-def _dates(component: icalendar.Component, name: str, zone_name: str) -> list[date | datetime]:
+def _dates(
+    component: icalendar.Component, name: str, zone_name: str, zones: FileZones
+) -> list[date | datetime]:
+    """The dates of every RDATE or EXDATE line; a PERIOD counts by its start."""
     values = component.get(name)
     if values is None:
         return []
     found: list[date | datetime] = []
+    label = name.upper()
     for prop in values if isinstance(values, list) else [values]:
-        for item in prop.dts:
-            found.append(_local(item.dt, zone_name))
+        try:
+            items = [item.dt for item in prop.dts]
+        except Exception:  # a vBroken list
+            raise Rejected(f"{label} cannot be read as dates or date-times") from None
+        for item in items:
+            # RDATE;VALUE=PERIOD: the occurrence begins at the period's start; the series'
+            # duration stands for its length (an event here has one duration).
+            value = item[0] if isinstance(item, tuple) else item
+            if not isinstance(value, date):
+                raise Rejected(f"{label} holds a value that is not a date or a date-time")
+            _in_range(value, label)
+            found.append(zones.local(value, _tzid(prop), zone_name))
     return found
 
 
@@ -147,61 +141,86 @@ def _category_and_tags(component: icalendar.Component) -> tuple[str, list[str]]:
     labels.update({key: key for key in CATEGORIES})
     category = "autre"
     tags: list[str] = []
-    for name in names:
-        key = labels.get(fold(name.strip()))
+    for name in names[:100]:
+        key = labels.get(fold(name.strip()[:100]))
         if key and category == "autre":
             category = key
         else:
-            tag = slugify(name)[:50]
+            tag = slugify(name[:100])[:50]
             if tag and tag not in tags:
                 tags.append(tag)
     return category, tags[:20]
 
 
 def _modified_us(component: icalendar.Component) -> int | None:
+    """LAST-MODIFIED, else DTSTAMP, in microseconds; one that cannot be read is ignored."""
     for name in ("last-modified", "dtstamp"):
         prop = component.get(name)
-        if prop is not None and isinstance(prop.dt, datetime):
-            moment = prop.dt if prop.dt.tzinfo else prop.dt.replace(tzinfo=UTC)
+        if isinstance(prop, list):
+            prop = prop[0]
+        try:
+            moment = prop.dt if prop is not None else None
+        except Exception:  # a vBroken value: only used to order versions, so left out
+            continue
+        if isinstance(moment, datetime) and FIRST_YEAR <= moment.year <= LAST_YEAR:
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
             return int(moment.timestamp() * 1_000_000)
     return None
+
+
+def _sequence(component: icalendar.Component) -> int:
+    prop = _one(component, "sequence")
+    if prop is None:
+        return 0
+    try:
+        value = int(prop)
+    except (TypeError, ValueError):
+        value = -1
+    if not 0 <= value <= MAX_SEQUENCE:
+        raise Rejected(f"SEQUENCE must be a whole number from 0 to {MAX_SEQUENCE:,}")
+    return value
 
 
 def _http(value: str) -> str | None:
     return value if value.startswith(("http://", "https://")) else None
 
 
-def _document(component: icalendar.Component, *, default_timezone: str, uid: str) -> dict[str, Any]:
-    """The event document of one VEVENT (``ValueError`` with a reason when it has none)."""
+def _end(
+    component: icalendar.Component, start: date | datetime, zone_name: str, zones: FileZones
+) -> date | datetime | None:
+    end_prop = _one(component, "dtend")
+    if end_prop is not None:
+        return zones.local(_value(end_prop, "DTEND"), _tzid(end_prop), zone_name)
+    duration_prop = _one(component, "duration")
+    if duration_prop is None:
+        return None
+    try:
+        duration = duration_prop.dt
+    except Exception:  # a vBroken value
+        raise Rejected("DURATION cannot be read as a duration") from None
+    if not isinstance(duration, timedelta):
+        raise Rejected("DURATION is not a duration")
+    try:
+        end = start + duration
+    except OverflowError:
+        raise Rejected("DURATION is too long") from None
+    _in_range(end, "DURATION")
+    return end
+
+
+def _document(component: icalendar.Component, *, zones: FileZones, uid: str) -> dict[str, Any]:
+    """The event document of one VEVENT (``Rejected`` with the reason when it has none)."""
     title = _text(component, "summary")
     if not title:
-        raise ValueError("no SUMMARY (the event needs a title)")
-    start_prop = component.get("dtstart")
+        raise Rejected("no SUMMARY (the event needs a title)")
+    start_prop = _one(component, "dtstart")
     if start_prop is None:
-        raise ValueError("no DTSTART")
-    start_value = start_prop.dt
+        raise Rejected("no DTSTART")
+    start_value = _value(start_prop, "DTSTART")
     all_day = not isinstance(start_value, datetime)
-    try:
-        zone_name = resolve_zone(_tzid(start_prop), default_timezone)
-    except ValueError:
-        # "Customized Time Zone" and the like: judge the zone by its VTIMEZONE's rules.
-        found = zone_from_definition(start_value, default_timezone)
-        if found is None:
-            raise
-        zone_name = found
-    if (
-        isinstance(start_value, datetime)
-        and start_value.tzinfo is not None
-        and not _tzid(start_prop)
-    ):
-        zone_name = default_timezone  # a UTC time: shown in the calendar's own zone
-    start = _local(start_value, zone_name)
-    end: date | datetime | None = None
-    end_prop = component.get("dtend")
-    if end_prop is not None:
-        end = _local(end_prop.dt, zone_name)
-    elif component.get("duration") is not None:
-        end = start + component.decoded("duration")
+    zone_name = zones.of(_tzid(start_prop))
+    start = zones.local(start_value, _tzid(start_prop), zone_name)
+    end = _end(component, start, zone_name, zones)
     if all_day:
         # iCalendar's end date is exclusive; ours is the last day.
         end = (end - timedelta(days=1)) if isinstance(end, date) and end > start else start
@@ -219,21 +238,24 @@ def _document(component: icalendar.Component, *, default_timezone: str, uid: str
     description = _text(component, "description")
     if description:
         document["description"] = description
-    rrule = component.get("rrule")
-    rdates = _dates(component, "rdate", zone_name)
-    exdates = _dates(component, "exdate", zone_name)
+    rrule = _one(component, "rrule")
+    rdates = _dates(component, "rdate", zone_name, zones)
+    exdates = _dates(component, "exdate", zone_name, zones)
     if rrule is not None or rdates:
         document["recurrence"] = {
-            "rrule": rrule.to_ical().decode() if rrule is not None else None,
+            "rrule": rrule.to_ical().decode().replace("\\", "") if rrule is not None else None,
             "rdates": [_iso(v) for v in rdates],
             "exdates": [_iso(v) for v in exdates],
         }
     place = _text(component, "location")
-    geo = component.get("geo")
+    geo = _one(component, "geo")
     if place or geo is not None:
         location: dict[str, Any] = {"name": place[:200]} if place else {}
         if geo is not None:
-            location.update(lat=float(geo.latitude), lon=float(geo.longitude))
+            try:
+                location.update(lat=float(geo.latitude), lon=float(geo.longitude))
+            except Exception:  # a vBroken value
+                raise Rejected("GEO is not a latitude and a longitude") from None
         document["location"] = location
     url = _http(_text(component, "url"))
     if url:
@@ -252,6 +274,8 @@ def _document(component: icalendar.Component, *, default_timezone: str, uid: str
                 document["status"] = meaning
     document["category"], document["tags"] = _category_and_tags(component)
     organizer = component.get("organizer")
+    if isinstance(organizer, list):
+        organizer = organizer[0]
     if organizer is not None:
         address = str(organizer)
         name = str(organizer.params.get("CN", "")).strip() or address.removeprefix("mailto:")
@@ -266,40 +290,72 @@ def _document(component: icalendar.Component, *, default_timezone: str, uid: str
     return document
 
 
-def parse_calendar(data: bytes, *, default_timezone: str) -> list[ImportItem]:
-    """Every event of an iCalendar file, as documents or rejections, in file order."""
+def _read_event(block: Block) -> icalendar.Component:
+    """One VEVENT read by icalendar, without the components inside it (alarms: not imported)."""
     try:
-        calendar = icalendar.Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise ImportFileError(f"not an iCalendar file: {exc}") from None
-    if getattr(calendar, "name", "") != "VCALENDAR":
-        raise ImportFileError("not an iCalendar file: no VCALENDAR")
-    # An unknown X-WR-TIMEZONE leaves the times as written.
-    with contextlib.suppress(ValueError, zoneinfo.ZoneInfoNotFoundError):
-        calendar = x_wr_timezone.to_standard(calendar)
+        component = icalendar.Event.from_ical(block.text(depth=0))
+    except Exception:  # whatever icalendar raises, this event alone is lost
+        raise Rejected(f"the event on line {block.line} cannot be read") from None
+    if any(name is None for name, _ in component.errors):
+        raise Rejected(f"the event on line {block.line} has a line that is not NAME:VALUE")
+    return component
+
+
+def parse_calendar(data: bytes, *, default_timezone: str) -> list[ImportItem]:
+    """Every event of an iCalendar file, as documents or rejections, in file order (the moved
+    occurrences of series last).
+
+    ``ImportFileError`` when the file is not iCalendar (``ical_file.split_calendar``).
+    """
+    with warnings.catch_warnings():
+        # icalendar warns when it guesses a zone behind a vendor prefix; the names are mapped
+        # here (ical_zones), and a warning must not stop a file.
+        warnings.simplefilter("ignore")
+        return _parse(data, default_timezone)
+
+
+def _parse(data: bytes, default_timezone: str) -> list[ImportItem]:
+    calendar = split_calendar(data)
+    zones = FileZones(calendar, default_timezone)
     masters: dict[str, icalendar.Component] = {}
-    overrides: list[icalendar.Component] = []
-    items: list[ImportItem] = []
-    for component in calendar.walk("VEVENT"):
-        uid = _text(component, "uid")
-        if component.get("recurrence-id") is not None:
-            overrides.append(component)
+    overrides: list[tuple[str, icalendar.Component, Any]] = []
+    order: list[ImportItem | str] = []  # an item, or the UID of a master read below
+    for block in calendar.children:
+        if block.name != "VEVENT":
+            continue
+        try:
+            component = _read_event(block)
+            uid = _text(component, "uid")
+            recurrence_id = _one(component, "recurrence-id")
+            if recurrence_id is not None:
+                _value(recurrence_id, "RECURRENCE-ID")
+        except Rejected as exc:
+            uid = (block.value("UID") or "").strip()[:255]
+            title = (block.value("SUMMARY") or "").strip()[:300]
+            order.append(ImportItem(uid, title, 0, None, None, str(exc)))
+            continue
+        if recurrence_id is not None:
+            overrides.append((uid, component, recurrence_id))
         elif uid:
-            masters[uid] = component
+            if uid not in masters:
+                order.append(uid)
+            masters[uid] = component  # the last of two events with one UID stands
         else:
-            items.append(ImportItem("", _text(component, "summary"), 0, None, None, "no UID"))
+            order.append(ImportItem("", _text(component, "summary")[:300], 0, None, None, "no UID"))
     extra_exdates: dict[str, list[Any]] = {}
-    moved: list[tuple[str, icalendar.Component]] = []
-    for component in overrides:
-        uid = _text(component, "uid")
-        extra_exdates.setdefault(uid, []).append(component.get("recurrence-id"))
-        if _text(component, "status").upper() != "CANCELLED":
-            moved.append((uid, component))
-    for uid, component in masters.items():
-        items.append(_item(component, uid, default_timezone, extra_exdates.get(uid, [])))
-    for uid, component in moved:
-        recurrence_id = component.get("recurrence-id").to_ical().decode()
-        own_uid = f"{uid}-{re.sub(r'[^0-9A-Za-z]', '', recurrence_id)}"[:255]
+    for uid, _, recurrence_id in overrides:
+        extra_exdates.setdefault(uid, []).append(recurrence_id)
+    items = [
+        entry
+        if isinstance(entry, ImportItem)
+        else _item(masters[entry], entry, zones, extra_exdates.get(entry, []))
+        for entry in order
+    ]
+    for uid, component, recurrence_id in overrides:
+        if _text(component, "status").upper() == "CANCELLED":
+            continue
+        stamp = recurrence_id.to_ical().decode()
+        own_uid = f"{uid}-{re.sub(r'[^0-9A-Za-z]', '', stamp)}"[:255]
         for name in ("rrule", "rdate", "exdate", "recurrence-id"):
             component.pop(name, None)
         master = masters.get(uid)
@@ -307,26 +363,32 @@ def parse_calendar(data: bytes, *, default_timezone: str) -> list[ImportItem]:
             for name in ("summary", "description", "location", "geo", "url", "organizer"):
                 if component.get(name) is None and master.get(name) is not None:
                     component[name] = master[name]
-        items.append(_item(component, own_uid, default_timezone, []))
+        items.append(_item(component, own_uid, zones, []))
     return items
 
 
 def _item(
-    component: icalendar.Component, uid: str, default_timezone: str, exdates: list[Any]
+    component: icalendar.Component, uid: str, zones: FileZones, exdates: list[Any]
 ) -> ImportItem:
-    title = _text(component, "summary")
-    sequence_prop = component.get("sequence")
-    sequence = int(sequence_prop) if sequence_prop is not None else 0
-    item = ImportItem(uid, title, sequence, _modified_us(component), None)
+    item = ImportItem(uid[:255], _text(component, "summary")[:300], 0, None, None)
     try:
-        document = _document(component, default_timezone=default_timezone, uid=uid)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
-        item.error = str(exc) or type(exc).__name__
+        item.sequence = _sequence(component)
+        item.modified_us = _modified_us(component)
+        document = _document(component, zones=zones, uid=uid)
+        if exdates:
+            recurrence = document.setdefault(
+                "recurrence", {"rrule": None, "rdates": [], "exdates": []}
+            )
+            zone_name = document["timezone"]
+            for prop in exdates:
+                value = _value(prop, "RECURRENCE-ID")
+                recurrence["exdates"].append(_iso(zones.local(value, _tzid(prop), zone_name)))
+    except Rejected as exc:
+        item.error = str(exc)
         return item
-    if exdates:
-        recurrence = document.setdefault("recurrence", {"rrule": None, "rdates": [], "exdates": []})
-        zone_name = document["timezone"]
-        for prop in exdates:
-            recurrence["exdates"].append(_iso(_local(prop.dt, zone_name)))
+    except Exception as exc:  # a value icalendar took that this code did not foresee:
+        # one rejected event, never a failed import
+        item.error = f"this event cannot be read ({type(exc).__name__})"
+        return item
     item.document = document
     return item

@@ -1,4 +1,5 @@
-"""Importing parsed calendar events: upsert by UID, all valid events in one transaction."""
+"""Importing calendar events: read and validate a file (``read_calendar``, run in a worker
+process under a deadline), then upsert by UID, all valid events in one transaction."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from calendar_service.db import history
 from calendar_service.db.connection import Storage
 from calendar_service.editing import action_for
 from calendar_service.errors import ServiceError, ValidationFailed
-from calendar_service.ical_import import ImportItem
+from calendar_service.ical_import import ImportItem, parse_calendar
+from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
@@ -51,6 +53,29 @@ def _reason(exc: ServiceError) -> str:
     return exc.detail
 
 
+def read_calendar(data: bytes, settings: Settings) -> list[ImportItem]:
+    """Every event of an iCalendar file, read and validated: all the work of an import that
+    depends on the file alone, each item with its ``event`` or its ``error``.
+
+    A top-level function of picklable arguments, so that it can run in a worker process
+    (``deadline.call_with_deadline``). ``ImportFileError`` when the file is not iCalendar.
+    """
+    items = parse_calendar(data, default_timezone=settings.default_timezone)
+    for item in items:
+        _validate(item, settings)
+    return items
+
+
+def _validate(item: ImportItem, settings: Settings) -> None:
+    """Set ``item.event`` from its document, or ``item.error`` to why it is not valid."""
+    if item.event is not None or item.document is None:
+        return
+    try:
+        item.event = parse_event(item.document, settings)
+    except ValidationFailed as exc:
+        item.error = _reason(exc)
+
+
 def _newer(item: ImportItem, current: store.StoredEvent) -> bool:
     """A newer SEQUENCE wins; at the same SEQUENCE, a later LAST-MODIFIED."""
     if item.sequence != current.sequence:
@@ -71,22 +96,21 @@ async def import_events(
 ) -> ImportReport:
     """Create or update each valid event, or report why not; nothing is half-written.
 
-    Every event is checked first. With ``strict``, one rejected event refuses the whole file.
+    Every event is checked first (unless ``read_calendar`` did). With ``strict``, one rejected
+    event refuses the whole file.
     The writes then run in one transaction, with their history lines written by ``actor``
     (``import:<source>``): an interruption leaves the store as it was.
     """
     report = ImportReport(dry_run=dry_run)
-    valid: list[tuple[ImportItem, Any]] = []
+    valid: list[tuple[ImportItem, EventIn]] = []
     for item in items:
-        if item.document is None:
+        _validate(item, settings)
+        if item.event is None:
             report.rejected.append(
-                {"uid": item.uid, "title": item.title, "reason": item.error or ""}
+                {"uid": item.uid, "title": item.title, "reason": item.error or "not valid"}
             )
-            continue
-        try:
-            valid.append((item, parse_event(item.document, settings)))
-        except ValidationFailed as exc:
-            report.rejected.append({"uid": item.uid, "title": item.title, "reason": _reason(exc)})
+        else:
+            valid.append((item, item.event))
     if strict and report.rejected:
         report.refused = True
         return report

@@ -571,9 +571,10 @@ def _until_local(value: str, tz: zoneinfo.ZoneInfo, *, all_day: bool) -> datetim
         raise RecurrenceError(
             f"UNTIL={value[:20]} is not a date (20270612) or date-time (20270612T235959Z)"
         ) from None
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise RecurrenceError(f"UNTIL must be between {FIRST_YEAR} and {LAST_YEAR}")
-    return moment
+    if moment.year < FIRST_YEAR:
+        raise RecurrenceError(f"UNTIL must be after {FIRST_YEAR}")
+    # "Until 9999" is how some calendars say "for ever": no date is kept past LAST_YEAR anyway.
+    return min(moment, datetime(LAST_YEAR, 12, 31, 0 if all_day else 23, 0 if all_day else 59))
 
 
 def _as_datetime(value: datetime | date) -> datetime:

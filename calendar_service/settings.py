@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(
         20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
     )
+    import_seconds: float = Field(
+        30, gt=0, le=3_600, description="Longest an import may take to read its file, in seconds."
+    )
     cache_bytes: int = Field(
         64_000_000,
         ge=1_000_000,

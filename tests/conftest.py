@@ -17,7 +17,7 @@ from calendar_service.db.connection import Storage, migrate
 from calendar_service.db.tokens import create_token
 from calendar_service.render.newsletter import NewsletterTemplates
 from calendar_service.settings import Settings
-from tests.emailsafety import assert_email_safe, email_problems
+from tests.emailsafety import email_problems
 
 POSTGRES_SERVER = os.environ.get(
     "CALENDAR_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

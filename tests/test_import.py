@@ -291,7 +291,7 @@ def test_a_zone_known_only_by_its_definition_is_matched(client, admin, editor) -
     assert (event["timezone"], event["start"]) == ("Europe/Paris", "2027-06-10T10:00:00+02:00")
 
 
-def test_cli_imports_from_a_url(database_url: str) -> None:
+def test_cli_imports_from_a_url_on_this_machine_only_when_allowed(database_url: str) -> None:
     import http.server
     import threading
     from functools import partial
@@ -303,10 +303,14 @@ def test_cli_imports_from_a_url(database_url: str) -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/thunderbird.ics"
-        result = CliRunner().invoke(main, ["--database-url", database_url, "import", url])
+        base = ["--database-url", database_url, "import"]
+        refused = CliRunner().invoke(main, [*base, url])
+        assert refused.exit_code == 1 and "loopback address: refused" in refused.output
+        allowed = [*base, "--allow-private-addresses"]
+        result = CliRunner().invoke(main, [*allowed, url])
         assert result.exit_code == 0, result.output
         assert "created 3" in result.stderr
-        missing = CliRunner().invoke(main, ["--database-url", database_url, "import", url + "x"])
+        missing = CliRunner().invoke(main, [*allowed, url + "x"])
         assert missing.exit_code == 1 and "404" in missing.output
     finally:
         server.shutdown()

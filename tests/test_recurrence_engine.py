@@ -152,7 +152,7 @@ def test_a_start_that_the_rule_does_not_make_is_refused_with_the_first_date() ->
         ("FREQ=DAILY;INTERVAL=100000", "from 1 to"),
         ("FREQ=MONTHLY;BYMONTHDAY=0", "out of range"),
         ("FREQ=MONTHLY;BYMONTHDAY=4²", "whole numbers"),
-        ("FREQ=DAILY;UNTIL=99991231", "between"),
+        ("FREQ=DAILY;UNTIL=18991231", "after 1900"),
         ("FREQ=DAILY;BYHOUR=25", "out of range"),
     ],
 )
@@ -222,3 +222,10 @@ def test_a_sparse_rule_with_a_count_stops_at_the_last_supported_year() -> None:
 def test_all_day_rules_take_no_hours() -> None:
     with pytest.raises(RecurrenceError, match="all-day"):
         normalise_rrule("FREQ=DAILY;BYHOUR=9", date(2027, 5, 4), PARIS, all_day=True, cap=100)
+
+
+def test_an_until_in_the_year_9999_means_for_ever() -> None:
+    rule = normalise_rrule(
+        "FREQ=WEEKLY;UNTIL=99991231T000000Z", datetime(2027, 1, 7, 11), PARIS, all_day=False, cap=10
+    )
+    assert rule == "FREQ=WEEKLY;UNTIL=22001231T225900Z"

@@ -7,9 +7,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from calendar_service.deadline import call_with_deadline
 from calendar_service.errors import BadRequest, ValidationFailed
-from calendar_service.ical_import import ImportFileError, parse_calendar
-from calendar_service.imports import import_events
+from calendar_service.ical_import import ImportFileError
+from calendar_service.imports import import_events, read_calendar
 from calendar_service.settings import Settings
 from calendar_service.web.api import json_response
 from calendar_service.web.auth import require_role
@@ -20,12 +21,17 @@ TRUE = ("1", "true", "yes")
 
 
 async def import_calendar(request: Request) -> Response:
-    """Upsert the events of the posted file by UID; ``?dry_run=1``, ``?strict=1``."""
+    """Upsert the events of the posted file by UID; ``?dry_run=1``, ``?strict=1``.
+
+    The file is read in a worker process, within ``import_seconds`` (422 past it).
+    """
     settings: Settings = request.app.state.settings
     token = await require_role(request, "admin")
     data = await read_body(request, max_bytes=settings.max_import_bytes, types=CALENDAR_TYPES)
     try:
-        items = parse_calendar(data, default_timezone=settings.default_timezone)
+        items = await call_with_deadline(
+            read_calendar, data, settings, seconds=settings.import_seconds, what="reading the file"
+        )
     except ImportFileError as exc:
         raise BadRequest(str(exc)) from None
     report = await import_events(

@@ -30,6 +30,7 @@ from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.web.cached import local_today
 from calendar_service.web.inputs import feed_filter
+from calendar_service.zones import accepted_equivalent, accepted_zones
 
 T = TypeVar("T")
 
@@ -62,7 +63,8 @@ def run_with_storage(settings: Settings, work: Callable[[Storage], Awaitable[T]]
 
 
 def prepare_database(settings: Settings) -> int:
-    """Migrate, then render again the stored VEVENTs made by another rendering; how many."""
+    """Migrate, then render again the stored VEVENTs made by another rendering; how many. Events
+    stored with a zone calendars do not share are named (on standard error)."""
     context = RenderContext.from_settings(settings)
 
     async def work(storage: Storage) -> int:
@@ -70,6 +72,16 @@ def prepare_database(settings: Settings) -> int:
             storage, render_key=context.key, render=renderer(context)
         )
         await storage.optimise()
+        for event_id, slug, zone_name in await store.events_in_other_zones(
+            storage, accepted=accepted_zones()
+        ):
+            instead = accepted_equivalent(zone_name)
+            click.echo(
+                f"event {event_id} ({slug}) is in the time zone {zone_name!r}, which calendars do "
+                "not share: feeds leave it out until an editor chooses "
+                + (repr(instead) if instead else "another zone"),
+                err=True,
+            )
         return count
 
     return run_with_storage(settings, work)

@@ -93,3 +93,29 @@ def test_bad_settings_are_reported_clearly(monkeypatch) -> None:  # type: ignore
     assert result.exit_code == 1
     assert "CALENDAR_DEFAULT_TIMEZONE" in result.output
     assert "Mars/Olympus" in result.output
+
+
+def test_migrate_names_the_events_stored_in_a_zone_calendars_do_not_share(
+    database_url: str,
+) -> None:
+    import sqlalchemy as sa
+
+    from calendar_service.db.tables import events
+    from tests.conftest import run_on
+
+    assert _run(database_url, "migrate").exit_code == 0
+    assert _run(database_url, "demo").exit_code == 0
+
+    async def older_version(storage):  # type: ignore[no-untyped-def]
+        first = await storage.fetch_val(sa.select(sa.func.min(events.c.id)))
+        await storage.execute(
+            events.update().where(events.c.id == first).values(timezone="US/Eastern")
+        )
+        return first
+
+    changed = run_on(make_settings(database_url), older_version)
+    result = _run(database_url, "migrate")
+    assert result.exit_code == 0
+    assert f"event {changed} " in result.stderr
+    assert "'US/Eastern', which calendars do not share" in result.stderr
+    assert "'America/New_York'" in result.stderr

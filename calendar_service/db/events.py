@@ -475,3 +475,25 @@ async def all_events(storage: Storage) -> list[StoredEvent]:
         sa.select(events).where(events.c.deleted_us.is_(None)).order_by(events.c.id)
     )
     return [record_from_row(r) for r in rows]
+
+
+async def events_in_other_zones(
+    storage: Storage, *, accepted: frozenset[str]
+) -> list[tuple[int, str, str]]:
+    """``(id, slug, zone)`` of the live events whose zone is not one of ``accepted`` (stored by
+    an older version): feeds leave them out until an editor chooses another zone."""
+    zones = [
+        row["timezone"]
+        for row in await storage.fetch_all(
+            sa.select(events.c.timezone).where(events.c.deleted_us.is_(None)).distinct()
+        )
+    ]
+    others = [zone for zone in zones if zone not in accepted]
+    if not others:
+        return []
+    rows = await storage.fetch_all(
+        sa.select(events.c.id, events.c.slug, events.c.timezone)
+        .where(events.c.deleted_us.is_(None), events.c.timezone.in_(others))
+        .order_by(events.c.id)
+    )
+    return [(row["id"], row["slug"], row["timezone"]) for row in rows]

@@ -17,7 +17,6 @@ import re
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -25,7 +24,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-import asyncpg
 import feedparser
 import pytest
 import sqlalchemy as sa
@@ -41,7 +39,7 @@ from calendar_service.app import create_app
 from calendar_service.cli import main
 from calendar_service.db.connection import Storage
 from calendar_service.db.tables import events
-from tests.conftest import IN_CI, POSTGRES_SERVER, make_settings
+from tests.conftest import DATABASE_KINDS, make_settings, throwaway_database
 from tests.factories import event_payload
 from tests.servers import TOKEN, Server, free_port, on_database
 
@@ -57,35 +55,12 @@ NEVER = [
 ]
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(POSTGRES_SERVER, timeout=5)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
-)
+@pytest.fixture(scope="module", params=DATABASE_KINDS)
 def database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'calendar.db'}"
-        return
-    name = f"calendar_hostile_{uuid.uuid4().hex[:12]}"
-    try:
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-        message = f"PostgreSQL not reachable at {POSTGRES_SERVER}: {exc}"
-        if IN_CI:
-            pytest.fail(message + " (CI=true: the PostgreSQL tests must run)")
-        pytest.skip(message)
-    try:
-        yield POSTGRES_SERVER.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with throwaway_database(request.param, tmp_path_factory.mktemp("hostile")) as url:
+        yield url
 
 
 class Service:

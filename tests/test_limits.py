@@ -4,6 +4,7 @@ apps (two processes' worth of state) sharing one database."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -53,11 +54,9 @@ def _attempt(client: TestClient, token: str, email: str, password: str) -> int:
     return response.status_code
 
 
-def test_a_burst_of_sign_ins_checks_no_more_passwords_than_the_limit(
-    migrated: Settings, tokens: dict[str, str], cheap_and_slow_checks: list[str]
-) -> None:
-    make_user(migrated)
-    with TestClient(create_app(migrated)) as one, TestClient(create_app(migrated)) as two:
+def _burst_of_sign_ins(settings: Settings, guess: Callable[[int], tuple[str, str]]) -> list[int]:
+    """``BURST`` sign-ins at once, shared between two apps on one database; their statuses."""
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as two:
         clients = [
             (one, csrf_of(one.get("/editor/login"))),
             (two, csrf_of(two.get("/editor/login"))),
@@ -65,12 +64,22 @@ def test_a_burst_of_sign_ins_checks_no_more_passwords_than_the_limit(
 
         def attempt(i: int) -> int:
             client, token = clients[i % 2]
-            # The right password comes last: a limit that counts after checking lets it in.
-            password = PASSWORD if i == BURST - 1 else f"mauvais mot de passe {i}"
-            return _attempt(client, token, "ada@example.org", password)
+            return _attempt(client, token, *guess(i))
 
         with ThreadPoolExecutor(BURST) as pool:
-            statuses = list(pool.map(attempt, range(BURST)))
+            return list(pool.map(attempt, range(BURST)))
+
+
+def test_a_burst_of_sign_ins_checks_no_more_passwords_than_the_limit(
+    migrated: Settings, tokens: dict[str, str], cheap_and_slow_checks: list[str]
+) -> None:
+    make_user(migrated)
+
+    def guess(i: int) -> tuple[str, str]:
+        # The right password comes last: a limit that counts after checking lets it in.
+        return "ada@example.org", PASSWORD if i == BURST - 1 else f"mauvais mot de passe {i}"
+
+    statuses = _burst_of_sign_ins(migrated, guess)
     assert len(cheap_and_slow_checks) == editor_auth.ACCOUNT_LIMIT
     assert statuses.count(429) == BURST - editor_auth.ACCOUNT_LIMIT
     assert sorted(set(statuses)) in ([400, 429], [303, 400, 429])
@@ -81,18 +90,9 @@ def test_a_burst_of_sign_ins_checks_no_more_passwords_than_the_limit(
 def test_the_address_limit_holds_across_accounts(
     migrated: Settings, tokens: dict[str, str], cheap_and_slow_checks: list[str]
 ) -> None:
-    with TestClient(create_app(migrated)) as one, TestClient(create_app(migrated)) as two:
-        clients = [
-            (one, csrf_of(one.get("/editor/login"))),
-            (two, csrf_of(two.get("/editor/login"))),
-        ]
-
-        def attempt(i: int) -> int:
-            client, token = clients[i % 2]
-            return _attempt(client, token, f"personne{i}@example.org", "un essai au hasard")
-
-        with ThreadPoolExecutor(BURST) as pool:
-            statuses = list(pool.map(attempt, range(BURST)))
+    statuses = _burst_of_sign_ins(
+        migrated, lambda i: (f"personne{i}@example.org", "un essai au hasard")
+    )
     assert len(cheap_and_slow_checks) == editor_auth.ADDRESS_LIMIT
     assert statuses.count(429) == BURST - editor_auth.ADDRESS_LIMIT
 

@@ -3,6 +3,7 @@ layer that serves warm entries before routing."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date
 from email.utils import parsedate_to_datetime
@@ -41,10 +42,23 @@ def cached_parameters(path: str) -> tuple[str, ...] | None:
     return None
 
 
+# Queries remembered with their canonical spelling: warm requests repeat a few (the URLs that
+# subscribers have), and parsing one costs more than the rest of a cached answer (4.6 us of
+# about 17 for a 304). Bounded in number and in length, so made-up queries cannot grow it.
+REMEMBERED_QUERIES = 4_096
+REMEMBERED_QUERY_CHARS = 512
+
+
 def canonical_query(path: str, query: str) -> str:
     """The part of ``query`` that the answer for ``path`` depends on, in one spelling: unknown
     parameters dropped, lists sorted and without repeats, parameters in a fixed order."""
     names = cached_parameters(path) or ()
+    if len(query) > REMEMBERED_QUERY_CHARS:
+        return _canonical_query(names, query)
+    return _remembered_query(names, query)
+
+
+def _canonical_query(names: tuple[str, ...], query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     kept: list[tuple[str, str]] = []
     for name in sorted(names):
@@ -59,6 +73,9 @@ def canonical_query(path: str, query: str) -> str:
         else:
             kept.append((name, values[-1]))
     return urlencode(kept)
+
+
+_remembered_query = functools.lru_cache(maxsize=REMEMBERED_QUERIES)(_canonical_query)
 
 
 def cache_key(path: str, query: str, today: date) -> tuple[str, str, date]:

@@ -595,6 +595,7 @@ class Busting:
 
     name: str
     requests: int
+    rss_start_kb: int  # before the warm-up
     rss_before_kb: int
     rss_after_kb: int
     entries_before: int
@@ -796,6 +797,7 @@ def busting(
 ) -> Busting:
     """``warm_up`` requests, then the rest of ``queries`` one after the other (each a 200), with
     the server's RSS and the cache's entries read before and after them."""
+    rss_start = rss_kb(pid)
     for query in queries[:warm_up]:
         status, _, _ = client.get(f"{FEED_PATH}?{query}", headers)
         assert status == 200, (status, query)
@@ -812,6 +814,7 @@ def busting(
     return Busting(
         name=name,
         requests=len(queries) - warm_up,
+        rss_start_kb=rss_start,
         rss_before_kb=rss_before,
         rss_after_kb=rss_after,
         entries_before=before["entries"],
@@ -1252,7 +1255,8 @@ def report(r: Result, args: argparse.Namespace) -> None:
     for b in r.busting:
         print(
             f"  {b.requests} x {b.name:<27} RSS {b.rss_before_kb / 1024:7.1f} ->"
-            f" {b.rss_after_kb / 1024:7.1f} MiB ({b.growth_bytes / 1e6:+.1f} MB);"
+            f" {b.rss_after_kb / 1024:7.1f} MiB ({b.growth_bytes / 1e6:+.1f} MB;"
+            f" {(b.rss_after_kb - b.rss_start_kb) * 1024 / 1e6:+.1f} MB with the warm-up);"
             f" cache {b.entries_before} -> {b.entries_after} entries,"
             f" {b.cache_bytes_after / 1e6:.1f} MB held; {b.seconds:.1f} s"
         )

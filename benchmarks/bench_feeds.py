@@ -50,7 +50,9 @@ from typing import Any
 import icalendar
 import sqlalchemy as sa
 from harness import (
+    CLOCK_TICKS,
     FEEDS_DIR,
+    OTHER_LOAD_WARNING,
     Answer,
     BadAnswer,
     Client,
@@ -630,6 +632,7 @@ class Result:
     busting: list[Busting]
     budget_bytes: int
     warm: list[WarmCase]
+    other: dict[str, float]  # phase: CPU of other processes meanwhile, in shares of one CPU
 
 
 def cold_times(client: Client, variants: dict[str, dict[str, str]], n: int) -> dict[str, Cold]:
@@ -783,6 +786,37 @@ def stampede_floor(port: int, result: Stampede, n: int, rounds: int) -> None:
     for _ in range(rounds):
         result.bare_single.append(burst(port, headers, 1, lambda: b""))
         result.bare_many.append(burst(port, headers, n, lambda: b""))
+
+
+class OtherLoad:
+    """The CPU that other processes use while a phase runs, as a share of one CPU: anything but
+    this script and its servers, and but PostgreSQL's processes, which serve its queries."""
+
+    def __init__(self, mine: list[Server]) -> None:
+        self.mine = {os.getpid(), *(server.process.pid for server in mine)}
+        self.before = self._spent()
+        self.began = time.perf_counter()
+
+    def _spent(self) -> dict[int, float]:
+        seen = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in self.mine:
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            parts = fields.split()
+            if parts[1] == "2" or entry.name == "2" or name.startswith("postgres"):
+                continue  # kernel threads; PostgreSQL
+            seen[int(entry.name)] = (int(parts[11]) + int(parts[12])) / CLOCK_TICKS
+        return seen
+
+    def share(self) -> float:
+        wall = time.perf_counter() - self.began
+        now = self._spent()
+        return max(0.0, sum(v - self.before.get(pid, 0.0) for pid, v in now.items()) / wall)
 
 
 def rss_kb(pid: int) -> int:
@@ -952,7 +986,9 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             print(f"  WARNING: the feed holds {vevents:,} VEVENTs, not {args.events:,}")
 
         # COLD (cache emptied), then BASELINE 1 (same connection, sequential).
+        other: dict[str, float] = {}
         print(f"  cold: {args.cold_requests} requests, cache emptied before each", flush=True)
+        load = OtherLoad(servers)
         cold = cold_times(
             client, {"identity": {}, "gzip": {"Accept-Encoding": "gzip"}}, args.cold_requests
         )
@@ -966,20 +1002,25 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             status, _, _ = client.get(BASELINE_PATH)
             baseline.append(time.perf_counter() - t0)
             assert status == 200, status
+        other["cold"] = load.share()
 
         # COLD AFTER A WRITE, then the STAMPEDE after a write.
         writer = Writer(secret, targets)
         print(f"  after a write: {args.writes} x (PATCH, then GET identity)", flush=True)
+        load = OtherLoad(servers)
         written = after_writes(client, writer, args.writes)
+        other["after a write"] = load.share()
         print(
             f"  stampede: {args.stampede_rounds} x (write + 1 GET, write + {args.stampede}"
             " concurrent GETs), identity then gzip",
             flush=True,
         )
+        load = OtherLoad(servers)
         stampedes = [
             stampede(app.port, client, writer, encoding, args.stampede, args.stampede_rounds)
             for encoding in ("identity", "gzip")
         ]
+        other["stampede"] = load.share()
 
         # The warm answers of each measured URL, for the bare app and the wrk runs.
         answers = {query: warm_answers(app.port, query) for query in FILTERS.values()}
@@ -1006,10 +1047,10 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
                 "304": {"Accept-Encoding": "gzip", "If-None-Match": etag},
             }
             for name, asking in asked.items():
-                one, other = Client(app.port), Client(bare.port)
-                a, b = one.get(path, asking), other.get(path, asking)
-                one.close()
-                other.close()
+                to_app, to_bare = Client(app.port), Client(bare.port)
+                a, b = to_app.get(path, asking), to_bare.get(path, asking)
+                to_app.close()
+                to_bare.close()
                 assert same_answer(a, b), f"the bare app answers {path} ({name}) differently"
                 assert same_answer(a, answer[name]), f"{path} ({name}) changed"
 
@@ -1039,6 +1080,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         client.close()
         client = Client(app.port)  # the server closed the idle one during the wrk runs
         busted = []
+        load = OtherLoad(servers)
         for name, queries in busting_queries(args.busting, BUSTING_WARM_UP).items():
             encoding = "identity" if "two letters" in name else "gzip"
             busted.append(
@@ -1051,6 +1093,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
                     {"Accept-Encoding": encoding},
                 )
             )
+        other["busting"] = load.share()
         client.close()
         return Result(
             kind=kind,
@@ -1073,6 +1116,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             busting=busted,
             budget_bytes=budget,
             warm=cases,
+            other=other,
         )
     finally:
         for server in reversed(servers):
@@ -1097,17 +1141,18 @@ def verdicts(r: Result) -> list[Verdict]:
     label = LABELS[r.kind]
     base = median_ms(r.baseline)
     lines = []
-    for name, cold in (
-        ("cold after a write, identity (median of GETs)", r.after_write),
-        ("cold, cache emptied, identity", r.cold["identity"]),
-        ("cold, cache emptied, gzip", r.cold["gzip"]),
+    for name, cold, phase in (
+        ("cold after a write, identity (median of GETs)", r.after_write, "after a write"),
+        ("cold, cache emptied, identity", r.cold["identity"], "cold"),
+        ("cold, cache emptied, gzip", r.cold["gzip"], "cold"),
     ):
         ratio = base / median_ms(cold.times)
         lines.append(
             Verdict(
                 f"{name}: baseline / cold",
                 label,
-                f"{ratio:.1f}x ({median_ms(cold.times):.0f} vs {base:.0f} ms)",
+                f"{ratio:.1f}x ({median_ms(cold.times):.0f} vs {base:.0f} ms;"
+                f" other {r.other[phase]:.0%})",
                 f">= {COLD_TARGET:g}x",
                 ratio >= COLD_TARGET,
             )
@@ -1126,7 +1171,7 @@ def verdicts(r: Result) -> list[Verdict]:
                 label,
                 f"{ratio:.2f}x ({many:.0f} vs {single:.0f} ms, {builds} build"
                 f"{'s' if builds != 1 else ''}{'' if ok else ', ANSWERS WRONG'};"
-                f" bare {floor:.0f} ms = {floor / single:.2f}x)",
+                f" bare {floor:.0f} ms = {floor / single:.2f}x; other {r.other['stampede']:.0%})",
                 f"<= {STAMPEDE_TARGET:g}x",
                 ratio <= STAMPEDE_TARGET and ok,
             )
@@ -1136,7 +1181,8 @@ def verdicts(r: Result) -> list[Verdict]:
             Verdict(
                 f"cache busting, {b.requests} x {b.name}: RSS growth",
                 label,
-                f"{b.growth_bytes / 1e6:+.1f} MB ({b.entries_before} -> {b.entries_after} entries)",
+                f"{b.growth_bytes / 1e6:+.1f} MB ({b.entries_before} -> {b.entries_after} entries;"
+                f" other {r.other['busting']:.0%})",
                 f"< {r.budget_bytes / 1e6:g} MB",
                 b.growth_bytes < r.budget_bytes,
             )
@@ -1147,7 +1193,7 @@ def verdicts(r: Result) -> list[Verdict]:
             Verdict(
                 f"warm {case.name}: app / bare req/s",
                 label,
-                f"{case.ratio():.2f} (other <= {busiest:.0%})",
+                f"{case.ratio():.3f} (other <= {busiest:.0%})",
                 f">= {WARM_TARGET:.2f}",
                 case.ratio() >= WARM_TARGET,
             )
@@ -1259,6 +1305,15 @@ def report(r: Result, args: argparse.Namespace) -> None:
             f" {(b.rss_after_kb - b.rss_start_kb) * 1024 / 1e6:+.1f} MB with the warm-up);"
             f" cache {b.entries_before} -> {b.entries_after} entries,"
             f" {b.cache_bytes_after / 1e6:.1f} MB held; {b.seconds:.1f} s"
+        )
+    print()
+    print(
+        "OTHER PROCESSES (CPU used meanwhile by other processes, PostgreSQL's left out, in shares"
+        " of one CPU): " + ", ".join(f"{phase} {share:.0%}" for phase, share in r.other.items())
+    )
+    if max(r.other.values()) > OTHER_LOAD_WARNING:
+        print(
+            "WARNING: other processes were busy during the cold phases: their figures are disturbed"
         )
     print()
     print(

@@ -4,17 +4,24 @@ Seeds a store (SQLite file in a temporary folder; optionally a throwaway Postgre
 serves the real app with uvicorn in a subprocess (one worker, 127.0.0.1, a free port) and a bare
 Starlette app in another subprocess that returns the same feed bytes from memory, then measures:
 
-- COLD: the feed rebuilt on every request (the rendered-feed cache is emptied before each one
-  through a route mounted only in the benchmark app): one database read of the stored VEVENTs,
-  assembly and SHA-256, plus gzip for the requests that accept it (identity and gzip requests
-  alternate). Median ms, client-side and server-side build.
+- COLD AFTER A WRITE: ``PATCH /api/events/{slug}`` (an editor token), then ``GET`` of the feed
+  with ``Accept-Encoding: identity``; median of 5 pairs. Target: BASELINE 1 / cold >= 20x.
+- COLD, CACHE EMPTIED: the feed rebuilt on every request (the cache is emptied before each one
+  through a route mounted only in the benchmark app), identity and gzip alternated.
 - BASELINE 1: the same feed built per request the "obvious" way, with no stored VEVENTs and no
   cache: read the events' documents, build an ``icalendar.Calendar`` with an ``icalendar.Event``
-  per event (the properties ``render_vevent`` writes) and serialise it. Target: >= 20x the cold
-  median (shown against both cold kinds).
+  per event (the properties ``render_vevent`` writes) and serialise it.
+- STAMPEDE: a write, then 64 concurrent GETs (threads, one open keep-alive connection each),
+  against one GET after a write right before. Target: <= 3x. The same bursts against the bare
+  app give the floor (moving the bytes, no build).
+- CACHE BUSTING: 600 ``?cb=N``, 600 ``?q=<random word>`` and 600 ``?q=<two letters>``; the
+  server's VmRSS before and after. Target: growth < ``CALENDAR_CACHE_BYTES``.
 - WARM: ``wrk`` against the cached feed (identity, ``Accept-Encoding: gzip``, and the 304 of
-  ``If-None-Match``) and against the bare app answering the same requests with the same bytes
-  and headers. Target: app requests/s >= 0.70 x bare.
+  ``If-None-Match``) and its filtered URLs (``?category=``, ``?tag=``, ``?lang=``: gzip and 304),
+  and against the bare app answering the same requests with the same bytes and headers.
+  Target: app requests/s >= 0.70 x bare.
+
+One table at the end gives every case, its target and OK or MISS.
 
     cd /work/main && .venv/bin/python benchmarks/bench_feeds.py --quick   # 2,000 events, 3 s runs
     .venv/bin/python benchmarks/bench_feeds.py                            # 10,000 events, 10 s

@@ -4,17 +4,24 @@ Seeds a store (SQLite file in a temporary folder; optionally a throwaway Postgre
 serves the real app with uvicorn in a subprocess (one worker, 127.0.0.1, a free port) and a bare
 Starlette app in another subprocess that returns the same feed bytes from memory, then measures:
 
-- COLD: the feed rebuilt on every request (the rendered-feed cache is emptied before each one
-  through a route mounted only in the benchmark app): one database read of the stored VEVENTs,
-  assembly and SHA-256, plus gzip for the requests that accept it (identity and gzip requests
-  alternate). Median ms, client-side and server-side build.
+- COLD AFTER A WRITE: ``PATCH /api/events/{slug}`` (an editor token), then ``GET`` of the feed
+  with ``Accept-Encoding: identity``; median of 5 pairs. Target: BASELINE 1 / cold >= 20x.
+- COLD, CACHE EMPTIED: the feed rebuilt on every request (the cache is emptied before each one
+  through a route mounted only in the benchmark app), identity and gzip alternated.
 - BASELINE 1: the same feed built per request the "obvious" way, with no stored VEVENTs and no
   cache: read the events' documents, build an ``icalendar.Calendar`` with an ``icalendar.Event``
-  per event (the properties ``render_vevent`` writes) and serialise it. Target: >= 20x the cold
-  median (shown against both cold kinds).
+  per event (the properties ``render_vevent`` writes) and serialise it.
+- STAMPEDE: a write, then 64 concurrent GETs (threads, one open keep-alive connection each),
+  against one GET after a write right before. Target: <= 3x. The same bursts against the bare
+  app give the floor (moving the bytes, no build).
+- CACHE BUSTING: 600 ``?cb=N``, 600 ``?q=<random word>`` and 600 ``?q=<two letters>``; the
+  server's VmRSS before and after. Target: growth < ``CALENDAR_CACHE_BYTES``.
 - WARM: ``wrk`` against the cached feed (identity, ``Accept-Encoding: gzip``, and the 304 of
-  ``If-None-Match``) and against the bare app answering the same requests with the same bytes
-  and headers. Target: app requests/s >= 0.70 x bare.
+  ``If-None-Match``) and its filtered URLs (``?category=``, ``?tag=``, ``?lang=``: gzip and 304),
+  and against the bare app answering the same requests with the same bytes and headers.
+  Target: app requests/s >= 0.70 x bare.
+
+One table at the end gives every case, its target and OK or MISS.
 
     cd /work/main && .venv/bin/python benchmarks/bench_feeds.py --quick   # 2,000 events, 3 s runs
     .venv/bin/python benchmarks/bench_feeds.py                            # 10,000 events, 10 s
@@ -29,15 +36,19 @@ import argparse
 import asyncio
 import gc
 import gzip
+import http.client
 import json
 import os
 import random
 import re
 import shutil
 import statistics
+import string
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -46,7 +57,11 @@ from typing import Any
 import icalendar
 import sqlalchemy as sa
 from harness import (
+    CLOCK_TICKS,
     FEEDS_DIR,
+    OTHER_LOAD_WARNING,
+    Answer,
+    BadAnswer,
     Client,
     Row,
     Server,
@@ -78,6 +93,7 @@ from calendar_service.db.events import StoredEvent, record_from_row
 from calendar_service.db.feeds import FeedItem
 from calendar_service.db.listings import EventFilter, filter_conditions
 from calendar_service.db.tables import events as events_table
+from calendar_service.db.tokens import create_token
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
@@ -96,6 +112,11 @@ FEED_PATH = f"/feeds/{FEED_SLUG}.ics"
 BASELINE_PATH = f"/bench/baseline/{FEED_SLUG}.ics"
 COLD_TARGET = 20.0  # baseline median / cold median
 WARM_TARGET = 0.70  # app requests/s / bare requests/s
+STAMPEDE_TARGET = 3.0  # N concurrent GETs after a write / one GET after a write
+BUSTING_WARM_UP = 50  # requests of each cache-busting kind before the memory is read
+# The URLs measured warm: the plain feed and one per filter the feed takes from its query.
+FILTERS = {"plain": "", "category": "category=concert", "tag": "tag=solidarite", "lang": "lang=en"}
+LABELS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 SEED = 20_260_212
 PAST_SHARE = 0.10  # extra events that ended before the retention window (not in the feed)
 MAYOTTE_SHARE = 0.05
@@ -434,7 +455,11 @@ async def baseline_feed(request: Request) -> Response:
 
 
 def benchmark_app(url: str) -> Starlette:
-    """The real app, plus routes mounted for the benchmark only (after all of its own)."""
+    """The real app, plus routes mounted for the benchmark only (after all of its own).
+
+    The rendered cache's budget is ``CALENDAR_CACHE_BYTES`` from the environment, which the
+    benchmark sets for its servers.
+    """
     app = create_app(bench_settings(url))
 
     cache = app.state.rendered
@@ -450,22 +475,38 @@ def benchmark_app(url: str) -> Starlette:
 
         return await type(cache).get(cache, storage, key, timed_build)
 
+    def taken() -> list[float]:
+        done = [round(b * 1000, 2) for b in builds]
+        builds.clear()
+        return done
+
     async def clear(request: Request) -> Response:
         """Empty the rendered cache; with ``?timed=1`` also time the builds from now on.
 
         Answers how many entries were dropped, and the build times (ms) since the last call.
         """
-        entries = len(cache._entries)
+        entries = len(cache)
         cache.clear()
         if request.query_params.get("timed"):
             cache.get = timed_get  # this instance only; the class method again on /bench/untimed
-        done = [round(b * 1000, 2) for b in builds]
-        builds.clear()
-        return JSONResponse({"cleared": entries, "builds_ms": done})
+        return JSONResponse({"cleared": entries, "builds_ms": taken()})
+
+    async def timed(request: Request) -> Response:
+        cache.get = timed_get
+        return JSONResponse({"builds_ms": taken()})
 
     async def untimed(request: Request) -> Response:
         cache.__dict__.pop("get", None)
-        return JSONResponse({"ok": True})
+        return JSONResponse({"builds_ms": taken()})
+
+    async def built(request: Request) -> Response:
+        """The build times (ms) since the last call: one per build, however many waited."""
+        return JSONResponse({"builds_ms": taken()})
+
+    async def held(request: Request) -> Response:
+        return JSONResponse(
+            {"entries": len(cache), "bytes": cache.bytes, "budget_bytes": cache.budget_bytes}
+        )
 
     async def ready(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -473,7 +514,10 @@ def benchmark_app(url: str) -> Starlette:
     app.router.routes.extend(
         [
             Route("/bench/clear", clear, methods=["POST"]),
+            Route("/bench/timed", timed, methods=["POST"]),
             Route("/bench/untimed", untimed, methods=["POST"]),
+            Route("/bench/builds", built, methods=["GET"]),
+            Route("/bench/cache", held, methods=["GET"]),
             Route("/bench/ready", ready, methods=["GET"]),
             Route("/bench/baseline/{slug}.ics", baseline_feed, methods=["GET"]),
         ]
@@ -482,22 +526,26 @@ def benchmark_app(url: str) -> Starlette:
 
 
 def bare_app(folder: Path) -> Starlette:
-    """One route, the feed's path, answering with the app's bytes and headers from memory.
+    """One route, the feed's path, answering each measured URL (the plain feed and the filtered
+    ones, by query string) with the app's bytes and headers from memory.
 
-    The headers are the app's own warm answers' (content type included), less ``date``,
-    ``server`` and ``content-length``, which uvicorn and Starlette add.
+    The headers are the app's own warm answers' (content type and an ``X-Request-ID`` included,
+    so that the answers are as long), less ``date``, ``server`` and ``content-length``, which
+    uvicorn and Starlette add.
     """
-    spec = json.loads((folder / "headers.json").read_text())
-    identity = (folder / "feed.ics").read_bytes()
-    gzipped = (folder / "feed.ics.gz").read_bytes()
-    h_identity, h_gzip, h_304 = spec["identity"], spec["gzip"], spec["304"]
+    variants = {}
+    for i, spec in enumerate(json.loads((folder / "variants.json").read_text())):
+        identity = (folder / f"feed-{i}.ics").read_bytes()
+        gzipped = (folder / f"feed-{i}.ics.gz").read_bytes()
+        variants[spec["query"].encode("latin-1")] = (identity, gzipped, spec["headers"])
 
     async def feed(request: Request) -> Response:
+        identity, gzipped, headers = variants[request.scope["query_string"]]
         if request.headers.get("if-none-match") is not None:
-            return Response(status_code=304, headers=h_304)
+            return Response(status_code=304, headers=headers["304"])
         if "gzip" in request.headers.get("accept-encoding", "").lower():
-            return Response(gzipped, headers=h_gzip)
-        return Response(identity, headers=h_identity)
+            return Response(gzipped, headers=headers["gzip"])
+        return Response(identity, headers=headers["identity"])
 
     async def ready(request: Request) -> Response:
         return JSONResponse({"ok": True})
@@ -519,6 +567,57 @@ def p95_ms(samples: list[float]) -> float:
 
 
 @dataclass
+class Cold:
+    """Cold requests: client-side times, server-side build times, entries dropped by clears."""
+
+    times: list[float] = field(default_factory=list)
+    builds_ms: list[float] = field(default_factory=list)
+    cleared: list[int] = field(default_factory=list)
+    fresh: int = 0  # answers after a write that showed it
+
+
+@dataclass
+class Burst:
+    """Concurrent requests: wall time until the last answer, server-side builds meanwhile."""
+
+    n: int
+    seconds: float
+    builds_ms: list[float]
+    all_ok: bool  # every answer a 200 with the same ETag and length, and the write in them
+
+
+@dataclass
+class Stampede:
+    encoding: str
+    single: list[Burst] = field(default_factory=list)  # one request after a write
+    many: list[Burst] = field(default_factory=list)  # ``--stampede`` requests after a write
+    bare_single: list[Burst] = field(default_factory=list)  # the same against the bare app
+    bare_many: list[Burst] = field(default_factory=list)
+
+    def ratios(self) -> list[float]:
+        return [m.seconds / s.seconds for s, m in zip(self.single, self.many, strict=True)]
+
+
+@dataclass
+class Busting:
+    """Requests that each name another URL of the feed, and the server's memory around them."""
+
+    name: str
+    requests: int
+    rss_start_kb: int  # before the warm-up
+    rss_before_kb: int
+    rss_after_kb: int
+    entries_before: int
+    entries_after: int
+    cache_bytes_after: int
+    seconds: float
+
+    @property
+    def growth_bytes(self) -> int:
+        return (self.rss_after_kb - self.rss_before_kb) * 1024
+
+
+@dataclass
 class Result:
     kind: str
     events: int
@@ -530,19 +629,17 @@ class Result:
     vevents: int
     zones: list[str]
     cold: dict[str, Cold]
+    after_write: Cold
+    write_ms: list[float]
     baseline: list[float]
     baseline_same: str
     routing_note: str
+    sizes: dict[str, tuple[int, int]]  # filtered URL: identity and gzip bytes
+    stampedes: list[Stampede]
+    busting: list[Busting]
+    budget_bytes: int
     warm: list[WarmCase]
-
-
-@dataclass
-class Cold:
-    """Cold requests: client-side times, server-side build times, entries dropped by clears."""
-
-    times: list[float] = field(default_factory=list)
-    builds_ms: list[float] = field(default_factory=list)
-    cleared: list[int] = field(default_factory=list)
+    other: dict[str, float]  # phase: CPU of other processes meanwhile, in shares of one CPU
 
 
 def cold_times(client: Client, variants: dict[str, dict[str, str]], n: int) -> dict[str, Cold]:
@@ -574,6 +671,215 @@ def cold_times(client: Client, variants: dict[str, dict[str, str]], n: int) -> d
         results[previous].cleared.append(report["cleared"])
     client.request("POST", "/bench/untimed")
     return results
+
+
+class Writer:
+    """``PATCH /api/events/{slug}`` of one event's French title, through the API with an editor
+    token, as an editor's tool does it. The title starts with a marker, so that the feed's
+    SUMMARY line shows it before any folding."""
+
+    def __init__(self, secret: str, targets: list[tuple[str, str]]) -> None:
+        self.auth = {
+            "Authorization": f"Bearer {secret}",
+            "Content-Type": "application/merge-patch+json",
+        }
+        self.targets = targets
+        self.rng = random.Random(SEED)
+        self.count = 0
+        self.times: list[float] = []
+
+    def write(self, client: Client) -> bytes:
+        """One write; the marker the feed must now show."""
+        slug, title = self.rng.choice(self.targets)
+        marker = f"MAJ{self.count:05d}X"
+        self.count += 1
+        body = json.dumps({"title": f"{marker} {title}"}).encode()
+        t0 = time.perf_counter()
+        status, _, answer = client.request("PATCH", f"/api/events/{slug}", self.auth, body)
+        self.times.append(time.perf_counter() - t0)
+        if status != 200:
+            raise BadAnswer(f"PATCH {slug}: {status} {answer[:300]!r}")
+        return marker.encode()
+
+
+def after_writes(client: Client, writer: Writer, n: int) -> Cold:
+    """``n`` pairs of a write then ``GET`` of the feed (identity): the feed a subscriber meets
+    right after an editor's change. The build that each GET runs is timed in the server."""
+    result = Cold()
+    client.json("POST", "/bench/timed")
+    for _ in range(n):
+        marker = writer.write(client)
+        t0 = time.perf_counter()
+        status, _, body = client.get(FEED_PATH, {"Accept-Encoding": "identity"})
+        result.times.append(time.perf_counter() - t0)
+        assert status == 200, status
+        result.fresh += marker in body
+        result.builds_ms.extend(client.json("GET", "/bench/builds")["builds_ms"])
+    client.json("POST", "/bench/untimed")
+    return result
+
+
+def burst(port: int, headers: dict[str, str], n: int, before: Callable[[], bytes]) -> Burst:
+    """``before()`` (a write, which returns what the answers must show), then ``n`` concurrent
+    ``GET`` of the feed, each on its own keep-alive connection (opened beforehand) in its own
+    thread; the time from the end of ``before()`` to the last answer read whole.
+
+    The first answer is read whole and checked; the others are read into a buffer of their
+    thread and checked by status, ETag (the server's SHA-256 of the body) and length.
+    """
+    connections = [http.client.HTTPConnection("127.0.0.1", port, timeout=600) for _ in range(n)]
+    for connection in connections:
+        connection.connect()
+    gate = threading.Barrier(n + 1)
+    finished = [0.0] * n
+    seen: list[tuple[int, str | None, int]] = [(0, None, 0)] * n
+    first = [b""]
+
+    def fetch(i: int) -> None:
+        gate.wait()
+        connections[i].request("GET", FEED_PATH, headers=headers)
+        response = connections[i].getresponse()
+        if i == 0:
+            first[0] = response.read()
+            size = len(first[0])
+        else:
+            buffer, size = memoryview(bytearray(1 << 20)), 0
+            while read := response.readinto(buffer):
+                size += read
+        finished[i] = time.perf_counter()
+        seen[i] = (response.status, response.getheader("etag"), size)
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    marker = before()
+    began = time.perf_counter()
+    gate.wait()
+    for thread in threads:
+        thread.join()
+    seconds = max(finished) - began
+    for connection in connections:
+        connection.close()
+    shown = gzip.decompress(first[0]) if headers.get("Accept-Encoding") == "gzip" else first[0]
+    ok = all(x == seen[0] for x in seen) and seen[0][0] == 200 and marker in shown
+    return Burst(n=n, seconds=seconds, builds_ms=[], all_ok=ok)
+
+
+def stampede(
+    port: int, client: Client, writer: Writer, encoding: str, n: int, rounds: int
+) -> Stampede:
+    """``rounds`` times: one cold request after a write (the reference), then ``n`` concurrent
+    requests after another write, with the same encoding and connections opened the same way.
+    The builds the server ran during each are counted (one is expected)."""
+    result = Stampede(encoding)
+    headers = {"Accept-Encoding": encoding}
+
+    def write() -> bytes:
+        client.json("POST", "/bench/timed")
+        return writer.write(client)
+
+    for _ in range(rounds):
+        for size, into in ((1, result.single), (n, result.many)):
+            done = burst(port, headers, size, write)
+            done.builds_ms = client.json("POST", "/bench/untimed")["builds_ms"]
+            into.append(done)
+    return result
+
+
+def stampede_floor(port: int, result: Stampede, n: int, rounds: int) -> None:
+    """The same bursts against the bare app, which has the bytes ready: what the machine takes
+    to carry ``n`` copies of the feed to ``n`` clients at once, with no build."""
+    headers = {"Accept-Encoding": result.encoding}
+    for _ in range(rounds):
+        result.bare_single.append(burst(port, headers, 1, lambda: b""))
+        result.bare_many.append(burst(port, headers, n, lambda: b""))
+
+
+class OtherLoad:
+    """The CPU that other processes use while a phase runs, as a share of one CPU: anything but
+    this script and its servers, and but PostgreSQL's processes, which serve its queries."""
+
+    def __init__(self, mine: list[Server]) -> None:
+        self.mine = {os.getpid(), *(server.process.pid for server in mine)}
+        self.before = self._spent()
+        self.began = time.perf_counter()
+
+    def _spent(self) -> dict[int, float]:
+        seen = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit() or int(entry.name) in self.mine:
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat.rsplit(")", 1)[1]
+            parts = fields.split()
+            if parts[1] == "2" or entry.name == "2" or name.startswith("postgres"):
+                continue  # kernel threads; PostgreSQL
+            seen[int(entry.name)] = (int(parts[11]) + int(parts[12])) / CLOCK_TICKS
+        return seen
+
+    def share(self) -> float:
+        wall = time.perf_counter() - self.began
+        now = self._spent()
+        return max(0.0, sum(v - self.before.get(pid, 0.0) for pid, v in now.items()) / wall)
+
+
+def rss_kb(pid: int) -> int:
+    """The resident memory of a process (``VmRSS``), in kB."""
+    found = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
+    assert found is not None
+    return int(found.group(1))
+
+
+def busting(
+    name: str, client: Client, pid: int, queries: list[str], warm_up: int, headers: dict[str, str]
+) -> Busting:
+    """``warm_up`` requests, then the rest of ``queries`` one after the other (each a 200), with
+    the server's RSS and the cache's entries read before and after them."""
+    rss_start = rss_kb(pid)
+    for query in queries[:warm_up]:
+        status, _, _ = client.get(f"{FEED_PATH}?{query}", headers)
+        assert status == 200, (status, query)
+    before = client.json("GET", "/bench/cache")
+    rss_before = rss_kb(pid)
+    began = time.perf_counter()
+    for query in queries[warm_up:]:
+        status, _, body = client.get(f"{FEED_PATH}?{query}", headers)
+        if status != 200:
+            raise BadAnswer(f"{FEED_PATH}?{query}: {status} {body[:300]!r}")
+    seconds = time.perf_counter() - began
+    rss_after = rss_kb(pid)
+    after = client.json("GET", "/bench/cache")
+    return Busting(
+        name=name,
+        requests=len(queries) - warm_up,
+        rss_start_kb=rss_start,
+        rss_before_kb=rss_before,
+        rss_after_kb=rss_after,
+        entries_before=before["entries"],
+        entries_after=after["entries"],
+        cache_bytes_after=after["bytes"],
+        seconds=seconds,
+    )
+
+
+def busting_queries(n: int, warm_up: int) -> dict[str, list[str]]:
+    """``warm_up + n`` distinct queries of each kind: an unknown parameter (``cb=N``, no new
+    entry), a random word for ``q`` (an entry each, small: no event has the word) and two
+    letters for ``q`` (an entry each, most of them large: many events have them)."""
+    rng = random.Random(SEED)
+    words: set[str] = set()
+    while len(words) < warm_up + n:
+        words.add("".join(rng.choices(string.ascii_lowercase, k=8)))
+    pairs = [a + b for a in string.ascii_lowercase for b in string.ascii_lowercase]
+    rng.shuffle(pairs)
+    return {
+        "?cb=N (unknown parameter)": [f"cb={i}" for i in range(warm_up + n)],
+        "?q=<random word>": [f"q={w}" for w in sorted(words)],
+        "?q=<two letters>": [f"q={p}" for p in pairs[: warm_up + n]],
+    }
 
 
 def _sections(body: bytes) -> tuple[bytes, list[bytes], list[bytes]]:
@@ -616,12 +922,56 @@ def compare_bodies(feed: bytes, baseline: bytes) -> str:
     return f"{len(baseline):,} bytes vs {len(feed):,}: " + "; ".join(problems)
 
 
+async def make_token(url: str) -> str:
+    """An editor token for the writes (its secret)."""
+    storage = Storage(url)
+    await storage.connect()
+    try:
+        _, secret = await create_token(storage, name="bench", role="editor")
+    finally:
+        await storage.disconnect()
+    return str(secret)
+
+
+def warm_answers(port: int, query: str) -> dict[str, Answer]:
+    """The warm answers to ``FEED_PATH?query`` (the second of each, when the gzip form is made):
+    identity, gzip, and the 304 to the gzip ETag."""
+    client = Client(port)
+    path = f"{FEED_PATH}?{query}" if query else FEED_PATH
+    gz = {"Accept-Encoding": "gzip"}
+    for _ in range(2):
+        identity = client.get(path)
+        gzipped = client.get(path, gz)
+    assert identity[0] == gzipped[0] == 200, (identity[0], gzipped[0])
+    assert gzipped[1].get("content-encoding") == "gzip", gzipped[1]
+    assert gzip.decompress(gzipped[2]) == identity[2], f"the gzipped {path} is not the feed"
+    not_modified = client.get(path, {**gz, "If-None-Match": gzipped[1]["etag"]})
+    assert not_modified[0] == 304, not_modified[0]
+    client.close()
+    return {"identity": identity, "gzip": gzipped, "304": not_modified}
+
+
+def same_answer(a: Answer, b: Answer) -> bool:
+    """The same status, body and headers (less ``date``, and the request id's value)."""
+    varying = ("date", "x-request-id")
+    return (
+        a[0] == b[0]
+        and a[2] == b[2]
+        and a[1].keys() == b[1].keys()
+        and {k: v for k, v in a[1].items() if k not in varying}
+        == {k: v for k, v in b[1].items() if k not in varying}
+    )
+
+
 def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Result:
     migrate(url)
     t0 = time.perf_counter()
     rows, past = build_rows(args.events, bench_settings(url))
     build_s = time.perf_counter() - t0
     seed_s = asyncio.run(seed(url, rows, bench_settings(url)))
+    secret = asyncio.run(make_token(url))
+    # Events to write to: in the feed, in its default language (French).
+    targets = [(slug, event.title["fr"]) for event, _, _, slug in rows[: args.events : 7]]
     del rows
     gc.collect()
     print(
@@ -634,6 +984,7 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         app = start_server(SCRIPT, "app", url)
         servers.append(app)
         client = Client(app.port)
+        budget = client.json("GET", "/bench/cache")["budget_bytes"]
         status, h_routed, body = client.get(FEED_PATH)  # built: through routing
         assert status == 200, (status, body[:300])
         vevents = body.count(b"BEGIN:VEVENT\r\n")
@@ -641,8 +992,10 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
         if vevents != args.events:
             print(f"  WARNING: the feed holds {vevents:,} VEVENTs, not {args.events:,}")
 
-        # COLD, then BASELINE 1 (same connection, sequential).
+        # COLD (cache emptied), then BASELINE 1 (same connection, sequential).
+        other: dict[str, float] = {}
         print(f"  cold: {args.cold_requests} requests, cache emptied before each", flush=True)
+        load = OtherLoad(servers)
         cold = cold_times(
             client, {"identity": {}, "gzip": {"Accept-Encoding": "gzip"}}, args.cold_requests
         )
@@ -656,60 +1009,99 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             status, _, _ = client.get(BASELINE_PATH)
             baseline.append(time.perf_counter() - t0)
             assert status == 200, status
+        other["cold"] = load.share()
 
-        # The warm answers (second of each: the cache, and the gzip form, are made by then).
-        gz = {"Accept-Encoding": "gzip"}
-        for _ in range(2):
-            status, h_identity, warm_body = client.get(FEED_PATH)
-            status_gz, h_gzip, gzipped = client.get(FEED_PATH, gz)
-        assert status == status_gz == 200 and warm_body == body, "the warm feed differs"
-        assert h_gzip.get("content-encoding") == "gzip", h_gzip
-        assert gzip.decompress(gzipped) == body, "the gzipped feed is not the feed"
-        etag = h_gzip["etag"]
-        status, h_304, _ = client.get(FEED_PATH, {**gz, "If-None-Match": etag})
-        assert status == 304, status
-        client.close()
-        routing_note = header_differences(h_routed, h_identity)
-
-        # The bare app: the same bytes and headers, from memory.
-        skip = {"date", "server", "content-length"}
-        (workdir / "feed.ics").write_bytes(body)
-        (workdir / "feed.ics.gz").write_bytes(gzipped)
-        (workdir / "headers.json").write_text(
-            json.dumps(
-                {
-                    name: {k: v for k, v in h.items() if k not in skip}
-                    for name, h in (("identity", h_identity), ("gzip", h_gzip), ("304", h_304))
-                }
-            )
+        # COLD AFTER A WRITE, then the STAMPEDE after a write.
+        writer = Writer(secret, targets)
+        print(f"  after a write: {args.writes} x (PATCH, then GET identity)", flush=True)
+        load = OtherLoad(servers)
+        written = after_writes(client, writer, args.writes)
+        other["after a write"] = load.share()
+        print(
+            f"  stampede: {args.stampede_rounds} x (write + 1 GET, write + {args.stampede}"
+            " concurrent GETs), identity then gzip",
+            flush=True,
         )
+        load = OtherLoad(servers)
+        stampedes = [
+            stampede(app.port, client, writer, encoding, args.stampede, args.stampede_rounds)
+            for encoding in ("identity", "gzip")
+        ]
+        other["stampede"] = load.share()
+
+        # The warm answers of each measured URL, for the bare app and the wrk runs.
+        answers = {query: warm_answers(app.port, query) for query in FILTERS.values()}
+        status, h_identity, _ = client.get(FEED_PATH)
+        routing_note = header_differences(h_routed, h_identity, frozenset({"date", "x-request-id"}))
+        skip = {"date", "server", "content-length"}
+        variants = []
+        for i, (query, answer) in enumerate(answers.items()):
+            (workdir / f"feed-{i}.ics").write_bytes(answer["identity"][2])
+            (workdir / f"feed-{i}.ics.gz").write_bytes(answer["gzip"][2])
+            headers = {
+                name: {k: v for k, v in a[1].items() if k not in skip} for name, a in answer.items()
+            }
+            variants.append({"query": query, "headers": headers})
+        (workdir / "variants.json").write_text(json.dumps(variants))
         bare = start_server(SCRIPT, "bare", str(workdir))
         servers.append(bare)
-        bare_client = Client(bare.port)
-        for headers, expected in (
-            ({}, body),
-            ({"Accept-Encoding": "gzip"}, gzipped),
-            ({"Accept-Encoding": "gzip", "If-None-Match": etag}, b""),
-        ):
-            app_client = Client(app.port)
-            a = app_client.get(FEED_PATH, headers)
-            app_client.close()
-            b = bare_client.get(FEED_PATH, headers)
-            assert a[0] == b[0] and a[2] == b[2] == expected, "the bare app answers differently"
-            assert {k: v for k, v in a[1].items() if k not in ("date",)} == {
-                k: v for k, v in b[1].items() if k not in ("date",)
-            }, (a[1], b[1])
-        bare_client.close()
+        for query, answer in answers.items():
+            path = f"{FEED_PATH}?{query}" if query else FEED_PATH
+            etag = answer["gzip"][1]["etag"]
+            asked: dict[str, dict[str, str]] = {
+                "identity": {},
+                "gzip": {"Accept-Encoding": "gzip"},
+                "304": {"Accept-Encoding": "gzip", "If-None-Match": etag},
+            }
+            for name, asking in asked.items():
+                to_app, to_bare = Client(app.port), Client(bare.port)
+                a, b = to_app.get(path, asking), to_bare.get(path, asking)
+                to_app.close()
+                to_bare.close()
+                assert same_answer(a, b), f"the bare app answers {path} ({name}) differently"
+                assert same_answer(a, answer[name]), f"{path} ({name}) changed"
+
+        # The stampede's floor: the same bursts against the bare app (the bytes of the last
+        # write's feed, ready in memory).
+        for s in stampedes:
+            stampede_floor(bare.port, s, args.stampede, args.stampede_rounds)
 
         # WARM: wrk, each case twice, app/bare alternated (app, bare, then bare, app).
-        cases = [
-            WarmCase("warm identity", FEED_PATH, {}),
-            WarmCase("warm gzip", FEED_PATH, {"Accept-Encoding": "gzip"}),
-            WarmCase(
-                "304 If-None-Match", FEED_PATH, {"Accept-Encoding": "gzip", "If-None-Match": etag}
-            ),
-        ]
+        cases = []
+        for label, query in FILTERS.items():
+            path = f"{FEED_PATH}?{query}" if query else FEED_PATH
+            etag = answers[query]["gzip"][1]["etag"]
+            if not query:
+                cases.append(WarmCase(f"{label} identity", path, {}))
+            cases.append(WarmCase(f"{label} gzip", path, {"Accept-Encoding": "gzip"}))
+            cases.append(
+                WarmCase(f"{label} 304", path, {"Accept-Encoding": "gzip", "If-None-Match": etag})
+            )
         measure_warm(cases, app, bare, args, 20)
+
+        # CACHE BUSTING, last: what it leaves in memory does not weigh on the other cases.
+        print(
+            f"  cache busting: {args.busting} distinct URLs per kind, after {BUSTING_WARM_UP}",
+            flush=True,
+        )
+        client.close()
+        client = Client(app.port)  # the server closed the idle one during the wrk runs
+        busted = []
+        load = OtherLoad(servers)
+        for name, queries in busting_queries(args.busting, BUSTING_WARM_UP).items():
+            encoding = "identity" if "two letters" in name else "gzip"
+            busted.append(
+                busting(
+                    name,
+                    client,
+                    app.process.pid,
+                    queries,
+                    BUSTING_WARM_UP,
+                    {"Accept-Encoding": encoding},
+                )
+            )
+        other["busting"] = load.share()
+        client.close()
         return Result(
             kind=kind,
             events=args.events,
@@ -717,14 +1109,21 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
             build_s=build_s,
             seed_s=seed_s,
             body_bytes=len(body),
-            gzip_bytes=len(gzipped),
+            gzip_bytes=len(answers[""]["gzip"][2]),
             vevents=vevents,
             zones=[z.decode() for z in zones],
             cold=cold,
+            after_write=written,
+            write_ms=[t * 1000 for t in writer.times[: args.writes]],
             baseline=baseline,
             baseline_same=baseline_same,
             routing_note=routing_note,
+            sizes={q: (len(a["identity"][2]), len(a["gzip"][2])) for q, a in answers.items()},
+            stampedes=stampedes,
+            busting=busted,
+            budget_bytes=budget,
             warm=cases,
+            other=other,
         )
     finally:
         for server in reversed(servers):
@@ -734,8 +1133,97 @@ def measure(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> Res
 # --- report -----------------------------------------------------------------------------------
 
 
+@dataclass
+class Verdict:
+    """One line of the summary table."""
+
+    case: str
+    database: str
+    measured: str
+    target: str
+    ok: bool
+
+
+def verdicts(r: Result) -> list[Verdict]:
+    label = LABELS[r.kind]
+    base = median_ms(r.baseline)
+    lines = []
+    for name, cold, phase in (
+        ("cold after a write, identity (median of GETs)", r.after_write, "after a write"),
+        ("cold, cache emptied, identity", r.cold["identity"], "cold"),
+        ("cold, cache emptied, gzip", r.cold["gzip"], "cold"),
+    ):
+        ratio = base / median_ms(cold.times)
+        lines.append(
+            Verdict(
+                f"{name}: baseline / cold",
+                label,
+                f"{ratio:.1f}x ({median_ms(cold.times):.0f} vs {base:.0f} ms;"
+                f" other {r.other[phase]:.0%})",
+                f">= {COLD_TARGET:g}x",
+                ratio >= COLD_TARGET,
+            )
+        )
+    for s in r.stampedes:
+        ratio = statistics.median(s.ratios())
+        many = statistics.median(m.seconds for m in s.many) * 1000
+        single = statistics.median(x.seconds for x in s.single) * 1000
+        builds = max(len(m.builds_ms) for m in s.many)
+        ok = all(b.all_ok for b in (*s.single, *s.many))
+        # The same burst on the bare app, with no build, in units of the app's cold GET.
+        floor = statistics.median(b.seconds for b in s.bare_many) * 1000
+        lines.append(
+            Verdict(
+                f"stampede, {s.encoding}: {s.many[0].n} GETs / 1 GET after a write",
+                label,
+                f"{ratio:.2f}x ({many:.0f} vs {single:.0f} ms, {builds} build"
+                f"{'s' if builds != 1 else ''}{'' if ok else ', ANSWERS WRONG'};"
+                f" bare {floor:.0f} ms = {floor / single:.2f}x; other {r.other['stampede']:.0%})",
+                f"<= {STAMPEDE_TARGET:g}x",
+                ratio <= STAMPEDE_TARGET and ok,
+            )
+        )
+    for b in r.busting:
+        lines.append(
+            Verdict(
+                f"cache busting, {b.requests} x {b.name}: RSS growth",
+                label,
+                f"{b.growth_bytes / 1e6:+.1f} MB ({b.entries_before} -> {b.entries_after} entries;"
+                f" other {r.other['busting']:.0%})",
+                f"< {r.budget_bytes / 1e6:g} MB",
+                b.growth_bytes < r.budget_bytes,
+            )
+        )
+    for case in r.warm:
+        busiest = max(x.other_share for x in (*case.app, *case.bare))
+        lines.append(
+            Verdict(
+                f"warm {case.name}: app / bare req/s",
+                label,
+                f"{case.ratio():.3f} (other <= {busiest:.0%})",
+                f">= {WARM_TARGET:.2f}",
+                case.ratio() >= WARM_TARGET,
+            )
+        )
+    return lines
+
+
+def print_summary(results: list[Result]) -> None:
+    lines = [v for r in results for v in verdicts(r)]
+    width = max(len(v.case) for v in lines)
+    measured = max(len(v.measured) for v in lines)
+    head = f"{'case':<{width}}  {'database':<10}  {'measured':<{measured}}  {'target':<10}  verdict"
+    print(head)
+    print("-" * len(head))
+    for v in lines:
+        print(
+            f"{v.case:<{width}}  {v.database:<10}  {v.measured:<{measured}}  {v.target:<10}"
+            f"  {'OK' if v.ok else 'MISS'}"
+        )
+
+
 def report(r: Result, args: argparse.Namespace) -> None:
-    label = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}[r.kind]
+    label = LABELS[r.kind]
     print()
     print(f"=== {label}: GET {FEED_PATH} with {r.vevents:,} events in the feed ===")
     print(
@@ -745,10 +1233,10 @@ def report(r: Result, args: argparse.Namespace) -> None:
     )
     print(
         f"feed: {r.body_bytes:,} bytes, {r.gzip_bytes:,} gzipped, {r.vevents:,} VEVENTs,"
-        f" VTIMEZONEs {', '.join(r.zones)}"
+        f" VTIMEZONEs {', '.join(r.zones)}; filtered: "
+        + ", ".join(f"?{q} {size:,} ({gz:,} gzipped)" for q, (size, gz) in r.sizes.items() if q)
     )
     identity, gzipped = r.cold["identity"], r.cold["gzip"]
-    cold_median = median_ms(identity.times)
     base_median = median_ms(r.baseline)
     rebuilt = all(c >= 1 for c in (*identity.cleared, *gzipped.cleared))
     print()
@@ -756,9 +1244,13 @@ def report(r: Result, args: argparse.Namespace) -> None:
         f"{'COLD / BASELINE (sequential, one connection)':<58} {'median':>10} {'p95':>10}"
         f"   {'server-side build: median':>25}"
     )
-    for label, cold in (("identity", identity), ("Accept-Encoding: gzip", gzipped)):
+    for name, cold in (
+        ("after a write, identity", r.after_write),
+        ("cache emptied, identity", identity),
+        ("cache emptied, Accept-Encoding: gzip", gzipped),
+    ):
         print(
-            f"{'cold, ' + label + ' (' + str(len(cold.times)) + ' requests)':<58}"
+            f"{'cold, ' + name + ' (' + str(len(cold.times)) + ' requests)':<58}"
             f" {median_ms(cold.times):8.1f}ms {p95_ms(cold.times):8.1f}ms"
             f"   {statistics.median(cold.builds_ms):23.1f}ms"
         )
@@ -766,19 +1258,70 @@ def report(r: Result, args: argparse.Namespace) -> None:
         f"{'baseline 1: icalendar objects (' + str(len(r.baseline)) + ' requests)':<58}"
         f" {base_median:8.1f}ms {p95_ms(r.baseline):8.1f}ms"
     )
-    gzip_median = median_ms(gzipped.times)
-    for label, value in (("identity", cold_median), ("gzip", gzip_median)):
-        ratio = base_median / value
+    for name, cold in (
+        ("after a write", r.after_write),
+        ("cache emptied, identity", identity),
+        ("cache emptied, gzip", gzipped),
+    ):
+        ratio = base_median / median_ms(cold.times)
         print(
-            f"{'ratio baseline / cold, ' + label:<58} {ratio:9.1f}x"
+            f"{'ratio baseline / cold, ' + name:<58} {ratio:9.1f}x"
             f"  target >= {COLD_TARGET:g}x  {verdict(ratio >= COLD_TARGET)}"
         )
+    print(
+        f"  writes: PATCH median {statistics.median(r.write_ms):.1f} ms; the GET after it showed"
+        f" the write: {r.after_write.fresh}/{len(r.after_write.times)}"
+    )
     print(
         "  each cold request followed a cache clear that dropped an entry:"
         f" {'yes' if rebuilt else 'NO'}; baseline body: {r.baseline_same}"
     )
     if r.routing_note:
         print(f"  NOTE headers of the first (built) answer vs a warm one: {r.routing_note}")
+    print()
+    print(
+        "STAMPEDE (a write, then N GETs at once, each on its own open keep-alive connection and"
+        " thread; time from the end of the write to the last answer read whole; the reference"
+        " is N = 1 right before, same encoding; builds = server-side builds during the burst)"
+    )
+    for s in r.stampedes:
+        for i, (one, many, ratio) in enumerate(zip(s.single, s.many, s.ratios(), strict=True)):
+            print(
+                f"  {s.encoding:<8} round {i + 1}: 1 GET {one.seconds * 1000:7.1f} ms"
+                f" (builds {one.builds_ms} ms), {many.n} GETs {many.seconds * 1000:7.1f} ms"
+                f" (builds {many.builds_ms} ms), ratio {ratio:.2f}x"
+                f"{'' if one.all_ok and many.all_ok else '  ANSWERS WRONG'}"
+            )
+        one_ms = statistics.median(b.seconds for b in s.bare_single) * 1000
+        many_ms = statistics.median(b.seconds for b in s.bare_many) * 1000
+        print(
+            f"  {s.encoding:<8} bare app (same bytes from memory, no build; median of"
+            f" {len(s.bare_many)}): 1 GET {one_ms:7.1f} ms, {s.bare_many[0].n} GETs"
+            f" {many_ms:7.1f} ms, ratio {many_ms / one_ms:.2f}x"
+            f"{'' if all(b.all_ok for b in s.bare_many) else '  WRONG'}"
+        )
+    print()
+    print(
+        f"CACHE BUSTING (CALENDAR_CACHE_BYTES = {r.budget_bytes:,}; the server's VmRSS before"
+        f" and after, after {BUSTING_WARM_UP} requests of the same kind; sequential)"
+    )
+    for b in r.busting:
+        print(
+            f"  {b.requests} x {b.name:<27} RSS {b.rss_before_kb / 1024:7.1f} ->"
+            f" {b.rss_after_kb / 1024:7.1f} MiB ({b.growth_bytes / 1e6:+.1f} MB;"
+            f" {(b.rss_after_kb - b.rss_start_kb) * 1024 / 1e6:+.1f} MB with the warm-up);"
+            f" cache {b.entries_before} -> {b.entries_after} entries,"
+            f" {b.cache_bytes_after / 1e6:.1f} MB held; {b.seconds:.1f} s"
+        )
+    print()
+    print(
+        "OTHER PROCESSES (CPU used meanwhile by other processes, PostgreSQL's left out, in shares"
+        " of one CPU): " + ", ".join(f"{phase} {share:.0%}" for phase, share in r.other.items())
+    )
+    if max(r.other.values()) > OTHER_LOAD_WARNING:
+        print(
+            "WARNING: other processes were busy during the cold phases: their figures are disturbed"
+        )
     print()
     print(
         f"WARM (wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s --latency;"
@@ -798,6 +1341,15 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run")
     parser.add_argument("--cold-requests", type=int, default=20)
     parser.add_argument("--baseline-requests", type=int, default=5)
+    parser.add_argument("--writes", type=int, default=5, help="(write, GET) pairs")
+    parser.add_argument("--stampede", type=int, default=64, help="concurrent GETs after a write")
+    parser.add_argument("--stampede-rounds", type=int, default=3)
+    parser.add_argument(
+        "--busting", type=int, default=600, help="distinct URLs per cache-busting kind"
+    )
+    parser.add_argument(
+        "--cache-bytes", type=int, default=64_000_000, help="CALENDAR_CACHE_BYTES of the server"
+    )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument(
@@ -812,8 +1364,11 @@ def main() -> int:
     kinds = [k.strip() for k in args.databases.split(",") if k.strip()]
     if not kinds or any(k not in ("sqlite", "postgresql") for k in kinds) or args.events < 1:
         parser.error("--databases takes sqlite and/or postgresql; --events at least 1")
+    if not 1 <= args.busting <= 26 * 26 - BUSTING_WARM_UP:
+        parser.error(f"--busting takes 1 to {26 * 26 - BUSTING_WARM_UP}")
     if shutil.which("wrk") is None:
         parser.error("wrk is not installed (apt-get install -y wrk)")
+    os.environ["CALENDAR_CACHE_BYTES"] = str(args.cache_bytes)  # for the servers
 
     stop_on_sigterm()
     cleanup = Cleanup(Path(tempfile.mkdtemp(prefix="calendar-bench-feeds-")))
@@ -828,10 +1383,8 @@ def main() -> int:
             report(result, args)
         if results:
             print()
-            print(
-                f"targets: baseline/cold >= {COLD_TARGET:g}x; warm app/bare and 304 app/bare"
-                f" >= {WARM_TARGET:.2f} (mean of the two runs)"
-            )
+            print(f"=== SUMMARY ({args.events:,} events in the feed) ===")
+            print_summary(results)
     except KeyboardInterrupt:
         print("interrupted; cleaning up", file=sys.stderr)
     finally:

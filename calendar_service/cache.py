@@ -77,6 +77,11 @@ class Rendered:
     _compressing: asyncio.Future[bytes] | None = None
     # Told how many bytes the entry grew by (its gzip form), by the cache that holds it.
     on_grow: Callable[[int], None] | None = None
+    # The encoded headers of its answers given before routing, by status and gzip (four at
+    # most), made on first use: a warm answer then encodes nothing.
+    raw_headers: dict[tuple[int, bool], list[tuple[bytes, bytes]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @property
     def size(self) -> int:

@@ -50,7 +50,6 @@ from calendar_service.web import (
     syndication,
 )
 from calendar_service.web import feeds as feeds_web
-from calendar_service.web.cached import CachedRenderings
 from calendar_service.web.html import render_page, ui_language
 from calendar_service.web.telemetry import ObservedStarlette
 
@@ -187,7 +186,6 @@ def create_app(settings: Settings) -> Starlette:
             Mount("/static", StaticFiles(packages=[("calendar_service", "static")])),
         ],
         middleware=[
-            Middleware(CachedRenderings),
             Middleware(ReadOnlyCORS, origins=settings.cors_origins),
         ],
         exception_handlers={

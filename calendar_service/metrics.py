@@ -58,11 +58,26 @@ class Instruments:
     caches: dict[tuple[str, bool], Counter] = field(default_factory=dict)
 
 
+class InFlight:
+    """The requests being answered: a plain count, read by the gauge when scraped (two
+    Prometheus updates a request cost more than a cached answer's own work). With several
+    workers the gauge keeps its own value in the shared files instead."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.shared = bool(os.environ.get(MULTIPROCESS_VARIABLE))
+
+
+@cache
+def in_flight() -> InFlight:
+    return InFlight()
+
+
 @cache
 def instruments() -> Instruments:
     """This process's instruments, made on the first call."""
     registry = CollectorRegistry()
-    return Instruments(
+    found = Instruments(
         registry=registry,
         requests=Counter(
             "calendar_http_requests",
@@ -109,6 +124,10 @@ def instruments() -> Instruments:
             multiprocess_mode="livesum",
         ),
     )
+    counted = in_flight()
+    if not counted.shared:
+        found.in_flight.set_function(lambda: counted.count)
+    return found
 
 
 def _cache_counter(name: str, hit: bool) -> Counter:
@@ -142,13 +161,19 @@ def cache_size(name: str, size: int) -> None:
 
 def request_started() -> None:
     """A request came in (the in-flight gauge goes up until ``request_finished``)."""
-    instruments().in_flight.inc()
+    counted = in_flight()
+    counted.count += 1
+    if counted.shared:
+        instruments().in_flight.inc()
 
 
 def request_finished(*, method: str, route: str | None, status: int, seconds: float) -> None:
     """Count a request answered with ``status`` after ``seconds``; ``route`` is its template."""
     found = instruments()
-    found.in_flight.dec()
+    counted = in_flight()
+    counted.count -= 1
+    if counted.shared:
+        found.in_flight.dec()
     key = (method if method in METHODS else "OTHER", route or UNMATCHED, str(status))
     children = found.children.get(key)
     if children is None:

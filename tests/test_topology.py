@@ -111,19 +111,22 @@ def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     for email in ("ada@example.org", "grace@example.org"):
         cli(postgres_url, "user", "create", "--email", email, stdin=PASSWORD + "\n")
     settings = {"CALENDAR_PROPOSALS_PER_HOUR": str(PROPOSALS_PER_HOUR)}
-    a = Server(folder, postgres_url, 1, name="a", environment=settings)
-    b = Server(folder, postgres_url, 1, name="b", environment=settings)
-    proxy = Proxy(folder / "nginx", (f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"), free_port())
+    started: list[Server | Proxy] = []
     try:
+        for name in ("a", "b"):  # started together, ready below
+            started.append(Server(folder, postgres_url, 1, name=name, environment=settings))
+        a, b = started
+        assert isinstance(a, Server) and isinstance(b, Server)
         a.wait_ready()
         b.wait_ready()
+        proxy = Proxy(folder / "nginx", (f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"), free_port())
         proxy.check()
+        started.append(proxy)
         proxy.start()
         yield Topology(a, b, proxy, {"Authorization": f"Bearer {secret.strip()}"})
     finally:
-        proxy.stop()
-        a.stop()
-        b.stop()
+        for running in reversed(started):
+            running.stop()
 
 
 def within(seconds: float, check: Callable[[], bool]) -> float:
@@ -386,7 +389,7 @@ def test_the_proxy_caches_then_revalidates_with_the_validators(topology: Topolog
     # answers 304; the copy is then fresh again.
     assert cache_status(url) in ("STALE", "UPDATING", "REVALIDATED")
     within(3, lambda: conditional_304s(servers, path) > before)
-    assert cache_status(url) == "HIT"
+    within(2, lambda: cache_status(url) == "HIT")
 
 
 def test_the_proxy_keeps_a_form_per_encoding_and_answers_conditional_requests(

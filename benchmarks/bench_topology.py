@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -52,7 +54,7 @@ from calendar_service.settings import Settings
 
 sys.path.insert(0, str(ROOT))  # the test suite's helpers: the same processes and nginx
 from tests.proxy import Proxy, fetch, nginx_binary
-from tests.servers import Server, free_port
+from tests.servers import SHUTDOWN_SECONDS, Server, free_port
 
 FEED = "/feeds/agenda.ics"
 GZIP = {"Accept-Encoding": "gzip"}
@@ -173,13 +175,23 @@ def ready(*servers: Server) -> None:
         server.wait_ready()
 
 
+def stop(running: Server | Proxy) -> None:
+    """SIGTERM, as an operator stops the service: ``serve --workers 2`` then stops its workers
+    (``Server.stop``'s SIGKILL would leave them running, orphaned)."""
+    if isinstance(running, Server) and running.process.poll() is None:
+        running.process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            running.process.wait(SHUTDOWN_SECONDS + 5)
+    running.stop()
+
+
 def run_all(url: str, folder: Path, args: argparse.Namespace) -> list[Case]:
     """The four configurations, one after the other, on the seeded database at ``url``."""
     running: list[Server | Proxy] = []
 
     def stop_all() -> None:
         while running:
-            running.pop().stop()
+            stop(running.pop())
 
     try:
         one = Server(folder, url, 1, name="one")

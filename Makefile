@@ -27,7 +27,7 @@ $(NODE_STAMP): tests/js/package-lock.json
 		echo "npm not found: the ical.js tests will be skipped (they fail in CI)"; \
 	fi
 
-test: $(STAMP) $(NODE_STAMP)  ## the whole suite (PostgreSQL and ical.js tests skip without them, fail in CI)
+test: $(STAMP) $(NODE_STAMP)  ## the whole suite (PostgreSQL, nginx and ical.js tests skip without them, fail in CI)
 	$(BIN)/python -m pytest
 
 check: $(STAMP)  ## lint and type-check
@@ -35,11 +35,12 @@ check: $(STAMP)  ## lint and type-check
 	$(BIN)/ruff format --check calendar_service tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## API and editor list (1,000 vs 100,000 events), feed and newsletter (need wrk) benchmarks
+bench: $(STAMP)  ## API and editor list (1,000 vs 100,000 events), feed and newsletter (need wrk), topology (wrk, nginx)
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_feeds.py --databases sqlite,postgresql
 	$(BIN)/python benchmarks/bench_newsletter.py --databases sqlite,postgresql
 	$(BIN)/python benchmarks/bench_editor.py
+	$(BIN)/python benchmarks/bench_topology.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .mypy_cache .ruff_cache

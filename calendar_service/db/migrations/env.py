@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import sqlalchemy as sa
 from alembic import context
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
@@ -20,6 +21,12 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Each `serve` migrates on start, and replicas may start together: the first takes
+            # this lock and migrates, the others wait for its commit, then find nothing to do
+            # (without it, both create alembic_version and one fails).
+            lock = "SELECT pg_advisory_xact_lock(hashtext('calendar_service.migrations'))"
+            connection.execute(sa.text(lock))
         context.run_migrations()
 
 

@@ -106,6 +106,18 @@ class Server:
         return [json.loads(line) for line in self.logs.read_text().splitlines() if line]
 
     def stop(self) -> None:
+        """Stop the process: SIGTERM first (a parent with workers stops them), SIGKILL if it
+        does not end within the shutdown time."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(SHUTDOWN_SECONDS + 5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+    def kill(self) -> None:
+        """Kill the process at once, as a crash would (a single worker: no orphans)."""
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)

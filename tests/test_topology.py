@@ -326,7 +326,7 @@ def test_killing_a_process_during_writes_loses_no_acknowledged_write(topology: T
         for thread in writers:
             thread.start()
         time.sleep(1.0)
-        a.stop()  # SIGKILL, in the middle of requests
+        a.kill()  # SIGKILL, in the middle of requests
         killed = time.monotonic()
         time.sleep(1.5)
     finally:
@@ -486,8 +486,8 @@ def test_the_proxy_serves_its_copy_while_both_processes_are_down(topology: Topol
     status, _, cached = fetch(url)
     assert status == 200
     try:
-        topology.a.stop()
-        topology.b.stop()
+        topology.a.kill()
+        topology.b.kill()
         time.sleep(STALE_AFTER_S)
         status, answer, body = fetch(url)
         assert (status, answer["x-cache-status"], body) == (200, "STALE", cached)

@@ -33,6 +33,7 @@ CACHED_PATHS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
 LIST_PARAMETERS = {"category", "status", "tag"}
 
 
+@functools.lru_cache(maxsize=4_096)
 def cached_parameters(path: str) -> tuple[str, ...] | None:
     """The parameters the cached answer for ``path`` depends on; ``None`` when it is not one
     the cache holds."""

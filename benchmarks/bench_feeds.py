@@ -103,8 +103,8 @@ from calendar_service.render.vtimezone import vtimezone
 from calendar_service.schedule import schedule_for
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES as CATEGORY_LABELS
-from calendar_service.web.feeds import ICS_TYPE, _zones
 from calendar_service.web.inputs import feed_filter
+from calendar_service.web.public.feeds import ICS_TYPE, _zones
 
 SCRIPT = Path(__file__)  # run again with --serve app|bare for the servers
 FEED_SLUG = "agenda"

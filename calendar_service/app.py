@@ -32,25 +32,16 @@ from calendar_service.feedspec import load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
-from calendar_service.web import (
-    api,
-    editor_admin,
-    editor_auth,
-    editor_events,
-    editor_proposals,
-    embed,
-    health,
-    imports,
-    newsletter,
-    openapi,
-    pages,
-    preview,
-    proposals,
-    proposer,
-    syndication,
-)
-from calendar_service.web import feeds as feeds_web
+from calendar_service.web import health
+from calendar_service.web.api import events as api
+from calendar_service.web.api import imports, openapi, proposals
+from calendar_service.web.editor import admin as editor_admin
+from calendar_service.web.editor import events as editor_events
+from calendar_service.web.editor import moderation as editor_proposals
+from calendar_service.web.editor import signin as editor_auth
 from calendar_service.web.html import render_page, ui_language
+from calendar_service.web.public import embed, newsletter, pages, preview, proposer, syndication
+from calendar_service.web.public import feeds as feeds_web
 from calendar_service.web.telemetry import ObservedStarlette
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Newsletter digests and blocks from the store: which events, at which dates, in which order;
 each event's block rendered once per event version, language, format and dates.
 
-Used by the HTTP handlers (``web/newsletter.py``, ``web/syndication.py``) and by
+Used by the HTTP handlers (``web/public/newsletter.py``, ``web/public/syndication.py``) and by
 ``calendar-service newsletter``, so both give the same bytes.
 """
 

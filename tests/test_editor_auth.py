@@ -15,7 +15,7 @@ from calendar_service.db import accounts, proposals, tables
 from calendar_service.db.tables import users
 from calendar_service.db.tokens import create_token, list_tokens
 from calendar_service.settings import Settings
-from calendar_service.web import editor_auth
+from calendar_service.web.editor import signin as editor_auth
 from tests.accounts import CHEAP, PASSWORD, csrf_of, make_user, sign_in
 from tests.conftest import make_settings, run_on
 from tests.factories import event_payload

@@ -465,7 +465,7 @@ def test_pages_run_from_the_upcoming_events_into_the_past_ones(  # type: ignore[
 ) -> None:
     from datetime import date, timedelta
 
-    from calendar_service.web import editor_events
+    from calendar_service.web.editor import events as editor_events
 
     monkeypatch.setattr(editor_events, "PAGE_SIZE", 2)
     today = date.today()
@@ -483,7 +483,7 @@ def test_pages_run_from_the_upcoming_events_into_the_past_ones(  # type: ignore[
 
 
 def test_a_long_list_is_counted_up_to_a_cap(signed_in, editor, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from calendar_service.web import editor_events
+    from calendar_service.web.editor import events as editor_events
 
     monkeypatch.setattr(editor_events, "PAGE_SIZE", 2)
     monkeypatch.setattr(editor_events, "COUNT_CAP", 3)

@@ -11,7 +11,7 @@ import pytest
 from calendar_service.normalise import parse_event
 from calendar_service.recurrence_text import recurrence_phrase
 from calendar_service.settings import Settings
-from calendar_service.web.event_form import (
+from calendar_service.web.editor.event_form import (
     FormErrors,
     document_from_form,
     form_from_document,
@@ -234,14 +234,12 @@ def test_messages_are_translated_or_marked_english() -> None:
 
 def test_every_word_of_the_editor_pages_exists_in_both_languages() -> None:
     from calendar_service import mail
-    from calendar_service.web import (
-        editor_admin,
-        editor_auth,
-        editor_common,
-        editor_event_words,
-        editor_proposals,
-        proposer,
-    )
+    from calendar_service.web.editor import admin as editor_admin
+    from calendar_service.web.editor import common as editor_common
+    from calendar_service.web.editor import event_words as editor_event_words
+    from calendar_service.web.editor import moderation as editor_proposals
+    from calendar_service.web.editor import signin as editor_auth
+    from calendar_service.web.public import proposer
 
     for words in (
         editor_event_words.WORDS,

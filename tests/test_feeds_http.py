@@ -139,7 +139,7 @@ def short_client(migrated, tokens, short_feeds: Path) -> Iterator[TestClient]:
 
 def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
     """Make the feeds believe it is ``moment``."""
-    monkeypatch.setattr("calendar_service.web.feeds.utc_now", lambda: moment)
+    monkeypatch.setattr("calendar_service.web.public.feeds.utc_now", lambda: moment)
     monkeypatch.setattr("calendar_service.web.cached.utc_now", lambda: moment)
 
 

@@ -6,7 +6,7 @@ Every HTML block and digest rendered here also passes the e-mail safety checks (
 fixture of ``conftest.py``). Golden files live in ``tests/data/golden/``; ``UPDATE_GOLDEN=1``
 writes them again. They depend neither on the database (both give the same bytes, checked) nor
 on the clock: digests name their window, and single-event blocks, which list an event's next
-dates from now, see a fixed now (``calendar_service.web.newsletter.utc_now`` patched).
+dates from now, see a fixed now (``calendar_service.web.public.newsletter.utc_now`` patched).
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ _first_database_gave: dict[str, bytes] = {}
 @pytest.fixture(autouse=True)
 def _fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
     """Now is the demo's today: single blocks list the same next dates whenever the suite runs."""
-    monkeypatch.setattr("calendar_service.web.newsletter.utc_now", lambda: NOW)
+    monkeypatch.setattr("calendar_service.web.public.newsletter.utc_now", lambda: NOW)
     monkeypatch.setattr("calendar_service.web.cached.utc_now", lambda: NOW)
 
 

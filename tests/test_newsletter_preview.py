@@ -199,7 +199,7 @@ def test_a_section_too_heavy_for_gmail_is_flagged(
     _, doc = page(client)
     assert not [p for p in doc.all("p") if "Gmail" in p.text()]
     # Three events weigh a few KB; lower the threshold under them.
-    monkeypatch.setattr("calendar_service.web.preview.GMAIL_CLIPS_KB", 1)
+    monkeypatch.setattr("calendar_service.web.public.preview.GMAIL_CLIPS_KB", 1)
     _, doc = page(client)
     [warning] = [p for p in doc.all("p") if "Gmail" in p.text()]
     assert "102" in warning.text()

@@ -17,7 +17,7 @@ from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, local_today
 from calendar_service.web.html import LANGUAGE_NAMES, render_page
 from calendar_service.web.inputs import QueryReader, feed_filter
-from calendar_service.web.newsletter import digest_entry, digest_window, grouping
+from calendar_service.web.public.newsletter import digest_entry, digest_window, grouping
 
 # Gmail cuts messages whose HTML passes about 102 KB; a section near it leaves no room.
 GMAIL_CLIPS_KB = 90

@@ -1,5 +1,5 @@
 """The public proposal form: anyone proposes an event without an account; it waits, pending,
-for an editor (see ``web/proposals.py``, whose defences and code path it shares).
+for an editor (see ``web/api/proposals.py``, whose defences and code path it shares).
 
 The page has no session, so its CSRF token signs a random value kept in a cookie sent back to
 ``/proposer`` only (a signed double submit, as on the sign-in form); forms from another site
@@ -26,23 +26,23 @@ from calendar_service.errors import (
 )
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
-from calendar_service.web.editor_common import NO_STORE, editor_refusal, editor_ui, with_lang
-from calendar_service.web.html import render_page
-from calendar_service.web.inputs import read_body
-from calendar_service.web.proposals import (
+from calendar_service.web.api.proposals import (
     HONEYPOT,
     check_proposal,
     count_proposal,
     editors_told,
     submit_proposal,
 )
-from calendar_service.web.sessions import (
+from calendar_service.web.editor.common import NO_STORE, editor_refusal, editor_ui, with_lang
+from calendar_service.web.editor.sessions import (
     CSRF_FIELD,
     csrf_token,
     login_nonce,
     read_form,
     set_login_nonce,
 )
+from calendar_service.web.html import render_page
+from calendar_service.web.inputs import read_body
 
 PATH = "/proposer"
 PURPOSE = "proposal"

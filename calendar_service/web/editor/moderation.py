@@ -25,8 +25,8 @@ from calendar_service.errors import Conflict, NotFound, ServiceError
 from calendar_service.phrases import date_phrase
 from calendar_service.render.newsletter import pick_with_language, place_lines
 from calendar_service.settings import Settings
-from calendar_service.web.editor_common import editor_refusal, editor_ui, render_editor, with_lang
-from calendar_service.web.sessions import read_form, require_session
+from calendar_service.web.editor.common import editor_refusal, editor_ui, render_editor, with_lang
+from calendar_service.web.editor.sessions import read_form, require_session
 
 PATH = "/editor/proposals"
 MAX_REPLY = 2_000

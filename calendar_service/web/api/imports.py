@@ -12,9 +12,9 @@ from calendar_service.errors import BadRequest, ValidationFailed
 from calendar_service.ical_import import ImportFileError
 from calendar_service.imports import import_events, read_calendar
 from calendar_service.settings import Settings
-from calendar_service.web.api import json_response
-from calendar_service.web.auth import require_role
+from calendar_service.web.api.auth import require_role
 from calendar_service.web.inputs import read_body
+from calendar_service.web.responses import json_response
 
 CALENDAR_TYPES = ("text/calendar", "application/octet-stream")
 TRUE = ("1", "true", "yes")

@@ -23,9 +23,9 @@ from calendar_service.render.pages import event_page_view, occurrence_item
 from calendar_service.resilience import render_each
 from calendar_service.settings import Settings
 from calendar_service.web.cached import cache_key, cached_response, local_today
-from calendar_service.web.feeds import feed_links
 from calendar_service.web.html import render_page, ui_language, upcoming
 from calendar_service.web.inputs import QueryReader, public_event
+from calendar_service.web.public.feeds import feed_links
 
 HOME_EVENTS = 12
 

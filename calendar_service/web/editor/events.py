@@ -54,16 +54,14 @@ from calendar_service.vocabulary import (
     PARTNER_ROLES,
     STATUSES,
 )
-from calendar_service.web.editor_common import (
+from calendar_service.web.editor.common import (
     NO_STORE,
     editor_refusal,
     editor_ui,
     render_editor,
     with_lang,
 )
-from calendar_service.web.editor_event_words import LANGUAGE_LABELS, WORDS
-from calendar_service.web.embed import WORDS as EMBED_WORDS
-from calendar_service.web.event_form import (
+from calendar_service.web.editor.event_form import (
     EXTRA_PARTNER_ROWS,
     MAX_PARTNER_ROWS,
     FormErrors,
@@ -71,8 +69,10 @@ from calendar_service.web.event_form import (
     form_from_document,
     place_errors,
 )
+from calendar_service.web.editor.event_words import LANGUAGE_LABELS, WORDS
+from calendar_service.web.editor.sessions import read_form, require_session
 from calendar_service.web.html import PAGE_CSP, render_page
-from calendar_service.web.sessions import read_form, require_session
+from calendar_service.web.public.embed import WORDS as EMBED_WORDS
 
 PAGE_SIZE = 50
 # The list counts this many events past its page's first at most ("more than" beyond).

@@ -16,9 +16,8 @@ from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
 from calendar_service.errors import ServiceError
 from calendar_service.settings import Settings
-from calendar_service.web.editor_common import NO_STORE, editor_refusal, editor_ui, render_editor
-from calendar_service.web.html import render_page
-from calendar_service.web.sessions import (
+from calendar_service.web.editor.common import NO_STORE, editor_refusal, editor_ui, render_editor
+from calendar_service.web.editor.sessions import (
     CSRF_FIELD,
     clear_session_cookie,
     csrf_token,
@@ -29,6 +28,7 @@ from calendar_service.web.sessions import (
     set_login_nonce,
     set_session_cookie,
 )
+from calendar_service.web.html import render_page
 
 FAILURE_WINDOW_US = 15 * 60 * 1_000_000
 ACCOUNT_LIMIT = 5

@@ -22,8 +22,8 @@ from calendar_service.db.connection import Storage
 from calendar_service.digits import is_number
 from calendar_service.errors import Conflict, NotFound, ServiceError, ValidationFailed
 from calendar_service.settings import Settings
-from calendar_service.web.editor_common import editor_refusal, editor_ui, render_editor, with_lang
-from calendar_service.web.sessions import read_form, require_session
+from calendar_service.web.editor.common import editor_refusal, editor_ui, render_editor, with_lang
+from calendar_service.web.editor.sessions import read_form, require_session
 
 USERS = "/editor/users"
 TOKENS = "/editor/tokens"

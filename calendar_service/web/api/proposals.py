@@ -3,7 +3,7 @@
 Defences against spam: a honeypot field (``website``) that people leave empty, a small body
 limit, and a rate limit per client address counted in the database (so it holds across
 processes). A pending proposal is never shown publicly until an editor publishes it. The public
-form (``web/proposer.py``) stores proposals through the same ``submit_proposal``.
+form (``web/public/proposer.py``) stores proposals through the same ``submit_proposal``.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from calendar_service.errors import TooManyRequests, ValidationFailed, validatio
 from calendar_service.models import EventIn, Proposer
 from calendar_service.normalise import parse_event
 from calendar_service.settings import Settings
-from calendar_service.web.api import json_response
 from calendar_service.web.inputs import QueryReader, read_json
+from calendar_service.web.responses import json_response
 
 HONEYPOT = "website"
 # Fields only the editors set: a proposal is always pending, scheduled and named by the service.

@@ -20,9 +20,9 @@ from calendar_service.errors import NotFound
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.render.ical import CalendarHeader, render_calendar, tzid_of
 from calendar_service.settings import Settings
-from calendar_service.web.api import json_response
 from calendar_service.web.cached import cache_key, cached_response, local_today
 from calendar_service.web.inputs import QueryReader, feed_filter, named_feed, narrow, public_event
+from calendar_service.web.responses import json_response
 from calendar_service.zones import accepted_zones
 
 logger = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """Newsletter blocks and digests over HTTP, cached like the feeds; the preview page lives in
-``web/preview.py``."""
+``web/public/preview.py``."""
 
 from __future__ import annotations
 

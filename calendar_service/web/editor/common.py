@@ -11,8 +11,8 @@ from starlette.responses import Response
 from calendar_service.db.accounts import Session, User
 from calendar_service.errors import ServiceError
 from calendar_service.settings import Settings
+from calendar_service.web.editor.sessions import CSRF_FIELD, csrf_token
 from calendar_service.web.html import PAGE_HEADERS, render_page, ui_language
-from calendar_service.web.sessions import CSRF_FIELD, csrf_token
 
 NO_STORE = {**PAGE_HEADERS, "Cache-Control": "no-store"}
 

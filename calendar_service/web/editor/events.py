@@ -16,7 +16,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -25,11 +24,9 @@ from starlette.routing import Route
 from calendar_service import editing
 from calendar_service.dates import epoch, from_epoch, utc_now, zone
 from calendar_service.db import events as store
-from calendar_service.db import history
+from calendar_service.db import history, worklist
 from calendar_service.db.accounts import Session, User
 from calendar_service.db.connection import Storage
-from calendar_service.db.listings import EventFilter, filter_conditions
-from calendar_service.db.tables import events, occurrences
 from calendar_service.digests import Entry, upcoming_times
 from calendar_service.digits import is_number
 from calendar_service.errors import (
@@ -46,7 +43,6 @@ from calendar_service.recurrence_text import WEEKDAYS, recurrence_phrase, weekda
 from calendar_service.render.ical import RenderContext, render_vevent
 from calendar_service.render.newsletter import when_phrase
 from calendar_service.render.pages import occurrence_item, status_label
-from calendar_service.schedule import SHORT_SPAN
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import (
     ACCESS_FEATURES,
@@ -216,114 +212,24 @@ class ListChoices:
 async def _listed(
     storage: Storage, choices: ListChoices, settings: Settings
 ) -> tuple[list[tuple[store.StoredEvent, int | None]], int]:
-    """A page of events, upcoming first (by next date), then past ones (latest first), and
-    the number of events that match, up to 1,000 past the page's first (1,001: more).
+    """A page of the list for ``choices`` (see ``db.worklist.editors_page``)."""
+    tz = zone(settings.default_timezone)
 
-    The page costs the page, not the table. The upcoming events come from a walk through the
-    occurrences not yet over, in date order (the index on ``start_ts``), each event at its
-    first one, until the page is full; long occurrences (few) and the open-ended series (few,
-    their stored occurrences may stop before now: without one to come they sort by their
-    start) are read apart. The past ones come from the index on ``start_ts``, latest first.
-    """
-    now = epoch(utc_now())
-    flt = EventFilter(
+    def midnight(day: date | None) -> int | None:
+        return None if day is None else epoch(datetime.combine(day, datetime.min.time(), tz))
+
+    return await worklist.editors_page(
+        storage,
         states=[choices.state] if choices.state else list(STATES),
         statuses=[choices.status] if choices.status else [],
         q=choices.q,
+        period=choices.period,
+        from_ts=midnight(choices.first),
+        to_ts=midnight(choices.last + timedelta(days=1) if choices.last else None),
+        page=choices.page,
+        page_size=PAGE_SIZE,
+        count_cap=COUNT_CAP,
     )
-    where = filter_conditions(flt, deleted=False)
-    tz = zone(settings.default_timezone)
-    if choices.first is not None:
-        start = epoch(datetime.combine(choices.first, datetime.min.time(), tz))
-        where.append(events.c.last_end_ts > start)
-    if choices.last is not None:
-        end = epoch(datetime.combine(choices.last + timedelta(days=1), datetime.min.time(), tz))
-        where.append(events.c.start_ts < end)
-    if choices.period == "upcoming":
-        where.append(events.c.last_end_ts > now)
-    elif choices.period == "past":
-        where.append(events.c.last_end_ts <= now)
-    skip, wanted = (choices.page - 1) * PAGE_SIZE, choices.page * PAGE_SIZE
-    keys: dict[int, int] = {}  # upcoming event id -> its sort key (next start, or start)
-    nexts: dict[int, int | None] = {}  # its next start
-    known: tuple[int, int] | None = None  # the upcoming events up to here are all in ``keys``
-
-    def seen(event_id: int, key: int, next_ts: int | None) -> None:
-        if event_id not in keys or key < keys[event_id]:
-            keys[event_id], nexts[event_id] = key, next_ts
-
-    if choices.period != "past":
-        o = occurrences
-        next_start = (
-            sa.select(sa.func.min(o.c.start_ts))
-            .where(o.c.event_id == events.c.id, o.c.end_ts > now)
-            .scalar_subquery()
-        )
-        # A range (not IS NOT NULL) and no ``last_end_ts > now`` (checked here), so that
-        # SQLite, without statistics, takes the index on ``expanded_until_ts``.
-        for row in await storage.fetch_all(
-            sa.select(
-                events.c.id, events.c.start_ts, events.c.last_end_ts, next_start.label("next_ts")
-            ).where(*where, events.c.expanded_until_ts >= -(2**62))
-        ):
-            next_ts = row["next_ts"]
-            if row["last_end_ts"] > now:
-                seen(row["id"], row["start_ts"] if next_ts is None else next_ts, next_ts)
-        joined = [o.c.event_id == events.c.id, *where, o.c.end_ts > now]
-        # No ORDER BY: it would steer SQLite away from the partial index on long ones.
-        for row in await storage.fetch_all(
-            sa.select(o.c.event_id, o.c.start_ts).where(*joined, o.c.long == sa.true())
-        ):
-            seen(row["event_id"], row["start_ts"], row["start_ts"])
-        # A short occurrence not over yet began less than SHORT_SPAN ago.
-        short = [*joined, o.c.long == sa.false(), o.c.start_ts > now - SHORT_SPAN]
-        batch = wanted + 20  # a few more: an event may have several occurrences to come
-        while True:
-            after = []
-            if known is not None:
-                after = [
-                    o.c.start_ts >= known[0],
-                    sa.or_(o.c.start_ts > known[0], o.c.event_id > known[1]),
-                ]
-            rows = await storage.fetch_all(
-                sa.select(o.c.event_id, o.c.start_ts)
-                .where(*short, *after)
-                .order_by(o.c.start_ts, o.c.event_id)
-                .limit(batch)
-            )
-            for row in rows:
-                seen(row["event_id"], row["start_ts"], row["start_ts"])
-            if len(rows) < batch:
-                known = None  # the walk went to the end: every upcoming event is known
-                break
-            known = (rows[-1]["start_ts"], rows[-1]["event_id"])
-            if sum(1 for i, k in keys.items() if (k, i) <= known) >= wanted:
-                break
-            batch *= 2
-    ordered = sorted(keys, key=lambda i: (keys[i], i))
-    if known is not None:
-        ordered = [i for i in ordered if (keys[i], i) <= known]
-    page_ids = ordered[skip:wanted]
-    by_id = {}
-    if page_ids:
-        rows = await storage.fetch_all(sa.select(events).where(events.c.id.in_(page_ids)))
-        by_id = {r["id"]: store.record_from_row(r) for r in rows}
-    found = [(by_id[i], nexts[i]) for i in page_ids if i in by_id]
-    if known is None and len(ordered) < wanted:
-        # The page reaches the past events: after every upcoming one, latest first.
-        rows = await storage.fetch_all(
-            sa.select(events)
-            .where(*where, events.c.last_end_ts <= now, events.c.start_ts <= now)
-            .order_by(events.c.start_ts.desc(), events.c.id)
-            .limit(wanted - max(skip, len(ordered)))
-            .offset(max(0, skip - len(ordered)))
-        )
-        found.extend((store.record_from_row(r), None) for r in rows)
-    # Counted up to 1,000 past this page's first event, so that the count costs no more than
-    # the page: more is "more than" (the template tells it from ``page``).
-    counted = sa.select(events.c.id).where(*where).limit(skip + COUNT_CAP + 1).subquery()
-    total = await storage.fetch_val(sa.select(sa.func.count()).select_from(counted))
-    return found, int(total or 0)
 
 
 def _row(

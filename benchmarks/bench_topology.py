@@ -56,6 +56,8 @@ sys.path.insert(0, str(ROOT))  # the test suite's helpers: the same processes an
 from tests.proxy import Proxy, fetch, nginx_binary
 from tests.servers import SHUTDOWN_SECONDS, Server, free_port
 
+# Every process writes the same links (left unset, each would follow its own port).
+SAME_LINKS = {"CALENDAR_BASE_URL": "http://agenda.bench.example"}
 FEED = "/feeds/agenda.ics"
 GZIP = {"Accept-Encoding": "gzip"}
 BASELINE = "1 process"
@@ -194,7 +196,7 @@ def run_all(url: str, folder: Path, args: argparse.Namespace) -> list[Case]:
             stop(running.pop())
 
     try:
-        one = Server(folder, url, 1, name="one")
+        one = Server(folder, url, 1, name="one", environment=SAME_LINKS)
         running.append(one)
         ready(one)
         status, headers, _ = fetch(one.url + FEED, GZIP)
@@ -210,15 +212,15 @@ def run_all(url: str, folder: Path, args: argparse.Namespace) -> list[Case]:
         measure(BASELINE, one.url, cases, args)
         stop_all()
 
-        workers = Server(folder, url, 2, name="workers")
+        workers = Server(folder, url, 2, name="workers", environment=SAME_LINKS)
         running.append(workers)
         ready(workers)
         print("  --workers 2", flush=True)
         measure("--workers 2", workers.url, cases, args)
         stop_all()
 
-        a = Server(folder, url, 1, name="a")
-        b = Server(folder, url, 1, name="b")
+        a = Server(folder, url, 1, name="a", environment=SAME_LINKS)
+        b = Server(folder, url, 1, name="b", environment=SAME_LINKS)
         running += [a, b]
         ready(a, b)
         upstreams = (f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}")

@@ -4,6 +4,8 @@ check and newsletter digests."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import logging.config
 import os
 import signal
 import sys
@@ -19,6 +21,7 @@ from pydantic import ValidationError
 
 from calendar_service.db import accounts as account_store
 from calendar_service.db import events as store
+from calendar_service.db import search
 from calendar_service.db import tokens as token_store
 from calendar_service.db.connection import Storage, migrate
 from calendar_service.digests import GROUPINGS, BlockCache, Grouping, render_digest
@@ -27,7 +30,7 @@ from calendar_service.feedspec import FeedDefinition, FeedFileError, load_feeds
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import FORMATS, Brand, Format, NewsletterTemplates
 from calendar_service.schedule import schedule_for
-from calendar_service.settings import Settings
+from calendar_service.settings import Settings, read_env_file
 from calendar_service.web.cached import local_today
 from calendar_service.web.inputs import feed_filter
 from calendar_service.zones import accepted_equivalent, accepted_zones
@@ -71,6 +74,9 @@ def prepare_database(settings: Settings) -> int:
         count = await store.refresh_renderings(
             storage, render_key=context.key, render=renderer(context)
         )
+        indexed = await search.fill_missing(storage)
+        if indexed:
+            click.echo(f"indexed {indexed} events for search", err=True)
         await storage.optimise()
         for event_id, slug, zone_name in await store.events_in_other_zones(
             storage, accepted=accepted_zones()
@@ -99,7 +105,12 @@ def check_feeds(settings: Settings) -> dict[str, FeedDefinition]:
 @click.option("--database-url", help="Overrides CALENDAR_DATABASE_URL.")
 @click.pass_context
 def main(ctx: click.Context, database_url: str | None) -> None:
-    """Events and solidarity calendar service."""
+    """Events and solidarity calendar service. Settings come from the environment and from a
+    .env file of the current folder (the environment wins); see .env.example."""
+    try:
+        read_env_file()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
     ctx.obj = {"database_url": database_url}
 
 
@@ -127,6 +138,15 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     from calendar_service.logs import logging_config
 
     settings = _settings(ctx)
+    logging.config.dictConfig(logging_config(json=settings.json_logs))
+    if "base_url" not in settings.model_fields_set:
+        # Outside production (where the setting is required), links follow the address the
+        # service listens on: `make run PORT=9000` gives links on :9000.
+        os.environ["CALENDAR_BASE_URL"] = listening_url(host, port)
+        settings = _settings(ctx)
+        logging.getLogger("calendar_service").info(
+            "links point to %s (CALENDAR_BASE_URL changes it)", settings.base_url
+        )
     check_feeds(settings)
     prepare_database(settings)
     if ctx.obj.get("database_url"):
@@ -145,6 +165,16 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
             access_log=False,  # the service logs each request itself (web/telemetry.py)
             log_config=logging_config(json=settings.json_logs),
         )
+
+
+def listening_url(host: str, port: int) -> str:
+    """The URL of the service as seen from this machine: every address (``0.0.0.0``, ``::``)
+    is reached at 127.0.0.1; an IPv6 address is bracketed."""
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 def _stopped(signum: int, frame: FrameType | None) -> NoReturn:

@@ -25,7 +25,8 @@ from typing import Any
 import icalendar
 
 from calendar_service.dates import FIRST_YEAR, LAST_YEAR
-from calendar_service.db.events import fold, slugify
+from calendar_service.db.events import slugify
+from calendar_service.db.search import fold
 from calendar_service.ical_file import Block, ImportFileError, Rejected, split_calendar
 from calendar_service.ical_zones import FileZones
 from calendar_service.models import EventIn

@@ -21,6 +21,7 @@ from email.utils import formatdate, make_msgid
 from starlette.background import BackgroundTask
 
 from calendar_service.db.events import StoredEvent
+from calendar_service.phrases import inner_quotes
 from calendar_service.render.newsletter import pick_with_language
 from calendar_service.settings import Settings
 
@@ -101,9 +102,9 @@ def _words(lang: str) -> dict[str, str]:
 
 
 def event_title(event: StoredEvent, lang: str, default_language: str) -> str:
-    """The event's title in ``lang``, else in the default language."""
+    """The event's title in ``lang``, else in the default language, ready to be quoted."""
     title, _ = pick_with_language(event.document.get("title"), lang, default_language)
-    return title
+    return inner_quotes(title, lang)
 
 
 def _message(settings: Settings, to: Sequence[str], subject: str, body: str) -> EmailMessage:

@@ -125,6 +125,7 @@ def localized(max_length: int, *, one_line: bool) -> Any:
 
 LocalizedShort = Annotated[dict[str, str], localized(300, one_line=True)]
 LocalizedLong = Annotated[dict[str, str], localized(20_000, one_line=False)]
+LocalizedNote = Annotated[dict[str, str], localized(500, one_line=True)]
 
 
 class Strict(BaseModel):
@@ -230,6 +231,11 @@ class EventIn(Strict):
     accessibility: Accessibility | None = None
     audience: Audience | None = None
     status: Status = "scheduled"
+    status_note: LocalizedNote = Field(
+        default_factory=dict,
+        description="Why the event is cancelled, postponed or changed, or what to know about it "
+        '(for example "Reporté en raison des grèves"), per language; shown beside the status.',
+    )
     state: State = "published"
 
     @field_validator("uid")
@@ -314,6 +320,7 @@ class EventOut(BaseModel):
     accessibility: dict[str, Any] | None
     audience: dict[str, Any] | None
     status: Status
+    status_note: Text | None
     state: State
     sequence: int
     created_at: str
@@ -345,6 +352,7 @@ class OccurrenceOut(BaseModel):
     all_day: bool
     timezone: str
     status: Status
+    status_note: Text | None
     title: Text
     summary: Text | None
     category: CategoryId

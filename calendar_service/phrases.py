@@ -6,6 +6,7 @@ French: "mardi 6 mai 2025 à 18 h 30", "de 18 h 30 à 22 h", "du 12 au 14 avril 
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from babel.dates import format_date, get_timezone_location
@@ -76,7 +77,7 @@ def date_phrase(
     assert isinstance(start, datetime)
     day = _day(start.date(), lang)
     if end is None or end == start or _one_day(start, end, all_day=False):
-        return day + _hours(start, end if isinstance(end, datetime) else None, lang)
+        return day + hours_phrase(start, end if isinstance(end, datetime) else None, lang)
     assert isinstance(end, datetime)
     if lang == "fr":
         return (
@@ -100,7 +101,7 @@ def _join(items: list[str], lang: str) -> str:
     return ", ".join(items[:-1]) + word + items[-1]
 
 
-def _list_of_days(days: list[date], lang: str) -> str:
+def list_of_days(days: list[date], lang: str) -> str:
     """10 et 17 décembre 2026, 7, 14 et 21 janvier 2027; 1er et 5 décembre 2026 et 2 janvier
     2027: the days of each month with their own "et", months (and years) named once."""
     months: list[list[date]] = []
@@ -134,9 +135,11 @@ def dates_phrase(
     all_day: bool,
     lang: str,
     more_until: date | None = None,
+    more: bool = False,
 ) -> str:
     """Several occurrences of one event, as an editor lists them: "les jeudis 3, 10 et 17
-    décembre 2026 de 14 h à 17 h". ``more_until`` adds "et d'autres dates jusqu'au ...".
+    décembre 2026 de 14 h à 17 h". ``more_until`` adds "et d'autres dates jusqu'au ...", and
+    ``more`` alone "et d'autres dates" (a series without end).
 
     Occurrences of one day each, at the same hours, are listed by day; anything else is
     listed one occurrence after the other.
@@ -146,7 +149,7 @@ def dates_phrase(
     if len(occurrences) == 1:
         start, end = occurrences[0]
         text = date_phrase(start, end, all_day=all_day, lang=lang)
-        return text + (_more(more_until, lang) if more_until is not None else "")
+        return text + (_more(more_until, lang) if more_until is not None or more else "")
     days = [s.date() if isinstance(s, datetime) else s for s, _ in occurrences]
     single_days = all(_one_day(start, end, all_day=all_day) for start, end in occurrences) and len(
         set(days)
@@ -158,7 +161,7 @@ def dates_phrase(
     }
     if single_days and (all_day or len(hours) == 1):
         same_weekday = len({d.weekday() for d in days}) == 1
-        listed = _list_of_days(days, lang)
+        listed = list_of_days(days, lang)
         if same_weekday:
             text = f"{_weekday_plural(days[0], lang)} {listed}"
         else:
@@ -166,16 +169,18 @@ def dates_phrase(
         if not all_day:
             start, end = occurrences[0]
             assert isinstance(start, datetime)
-            text += _hours(start, end if isinstance(end, datetime) else None, lang)
+            text += hours_phrase(start, end if isinstance(end, datetime) else None, lang)
     else:
         separator = " ; " if lang == "fr" else "; "
         text = separator.join(date_phrase(s, e, all_day=all_day, lang=lang) for s, e in occurrences)
-    if more_until is not None:
+    if more_until is not None or more:
         text += _more(more_until, lang)
     return text.replace(" ;", NBSP + ";")
 
 
-def _more(until: date, lang: str) -> str:
+def _more(until: date | None, lang: str) -> str:
+    if until is None:  # a series without end
+        return ", et d'autres dates" if lang == "fr" else ", and more dates"
     day = _day(until, lang, weekday=False)
     return (
         f", et d'autres dates jusqu'au {day}" if lang == "fr" else f", and more dates until {day}"
@@ -198,7 +203,7 @@ def _overnight(start: datetime, end: datetime) -> bool:
     return end.date() == start.date() + timedelta(days=1) and end.time() <= NIGHT_ENDS
 
 
-def _hours(start: datetime, end: datetime | None, lang: str) -> str:
+def hours_phrase(start: datetime, end: datetime | None, lang: str) -> str:
     """ " à 18 h 30", " de 18 h 30 à 22 h (dans la nuit)"; English " at 6.30 pm", ", 6.30 pm
     to 10 pm (overnight)". A night ending at midnight says nothing more than "minuit"."""
     if end is None or end == start:
@@ -222,3 +227,12 @@ def zone_note(zone_name: str, default_zone: str, lang: str) -> str:
         return f" ({get_timezone_location(zone_name, locale=lang)})"
     except LookupError:  # a zone Babel does not know (stored by an older version)
         return f" ({zone_name.rsplit('/', 1)[-1].replace('_', ' ')})"
+
+
+def inner_quotes(title: str, lang: str) -> str:
+    """A title made ready to sit inside quotes: the quotes it holds change to the inner kind,
+    so « Concert « Voix d'exil » » reads « Concert “Voix d'exil” » in French, and
+    “Screening: “Outrepasser”” reads “Screening: ‘Outrepasser’” in English."""
+    inner = "“\\1”" if lang == "fr" else "‘\\1’"
+    title = re.sub(r"«\s*(.*?)\s*»", inner, title)
+    return title if lang == "fr" else re.sub(r"“(.*?)”", inner, title)

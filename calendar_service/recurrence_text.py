@@ -14,6 +14,7 @@ from babel.dates import format_date
 
 from calendar_service.dates import zone
 from calendar_service.digits import is_number
+from calendar_service.phrases import list_of_days
 
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 _ORDINALS = {
@@ -161,8 +162,12 @@ def _simple(parts: dict[str, str], start: date, lang: str) -> str:
     return ("every year" if interval == 1 else f"every {interval} {unit}") + f" on {on}"
 
 
-def rule_phrase(rule: str, start: date, tz_name: str, lang: str) -> str:
-    """An RRULE in words, with its end ("jusqu'au 12 juin", ", 8 fois")."""
+def rule_phrase(
+    rule: str, start: date, tz_name: str, lang: str, *, last: date | None = None, hours: str = ""
+) -> str:
+    """An RRULE in words, with its end ("jusqu'au 12 juin", ", 8 fois"). ``last``, the day of
+    the series' true last occurrence, names the end instead (with its year: "jusqu'au 24 juin
+    2027", where UNTIL may fall on a later day); ``hours`` (" de 14 h à 17 h") follows the days."""
     lang = _lang(lang)
     parts = parse_rule(rule)
     try:
@@ -170,7 +175,11 @@ def rule_phrase(rule: str, start: date, tz_name: str, lang: str) -> str:
     except (ValueError, KeyError):
         text = ("selon la règle " if lang == "fr" else "following the rule ") + rule
         return text
-    if "UNTIL" in parts:
+    text += hours
+    if last is not None and ("UNTIL" in parts or "COUNT" in parts):
+        shown = _day(last, lang, year=True)
+        text += f", jusqu'au {shown}" if lang == "fr" else f", until {shown}"
+    elif "UNTIL" in parts:
         last = until_day(parts["UNTIL"], tz_name)
         shown = _day(last, lang, year=last.year != start.year)
         text += f" jusqu'au {shown}" if lang == "fr" else f" until {shown}"
@@ -187,14 +196,21 @@ def _as_day(value: str) -> date:
     return date.fromisoformat(value[:10])
 
 
-def recurrence_phrase(document: dict[str, Any], lang: str) -> str:
-    """The whole recurrence of a stored event's document in words, or "" for a single date."""
+def recurrence_phrase(
+    document: dict[str, Any], lang: str, *, last: date | None = None, hours: str = ""
+) -> str:
+    """The whole recurrence of a stored event's document in words, or "" for a single date
+    (``last`` and ``hours`` as in ``rule_phrase``)."""
     lang = _lang(lang)
     recurrence = document.get("recurrence") or {}
     start = _as_day(str(document["start"]))
     pieces: list[str] = []
     if recurrence.get("rrule"):
-        pieces.append(rule_phrase(recurrence["rrule"], start, document["timezone"], lang))
+        pieces.append(
+            rule_phrase(
+                recurrence["rrule"], start, document["timezone"], lang, last=last, hours=hours
+            )
+        )
     rdates = recurrence.get("rdates") or []
     if rdates:
         days = sorted({_as_day(str(v)) for v in rdates})
@@ -207,11 +223,13 @@ def recurrence_phrase(document: dict[str, Any], lang: str) -> str:
         pieces.append(extra)
     exdates = recurrence.get("exdates") or []
     if exdates:
+        # "sauf les 24 et 31 décembre 2026": the days of a month together, months named once.
         days = sorted({_as_day(str(v)) for v in exdates})
-        listed = _and([_day(d, lang, year=d.year != start.year) for d in days[:5]], lang)
+        listed = list_of_days(days[:5], lang)
         more = len(days) - 5
         if lang == "fr":
-            pieces.append(f"sauf le {listed}" + (f" (et {more} autres)" if more > 0 else ""))
+            said = f"sauf le {listed}" if len(days) == 1 else f"sauf les {listed}"
+            pieces.append(said + (f" (et {more} autres)" if more > 0 else ""))
         else:
             pieces.append(f"except {listed}" + (f" (and {more} more)" if more > 0 else ""))
     return ", ".join(pieces)

@@ -1,11 +1,13 @@
 """Settings: the only reader of the environment.
 
 Every setting has the ``CALENDAR_`` prefix in the environment (``CALENDAR_DATABASE_URL``...).
-``.env.example`` lists each one with its default; a test keeps the two in step.
+``.env.example`` lists each one with its default; a test keeps the two in step. The
+``calendar-service`` command also reads a ``.env`` file of the current folder (``read_env_file``).
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -31,7 +33,9 @@ class Settings(BaseSettings):
         description="sqlite:///path/to/file.db (embedded) or postgresql://user@host/db.",
     )
     base_url: str = Field(
-        "http://127.0.0.1:8000", description="Public URL of the service, used in every link."
+        "http://127.0.0.1:8000",
+        description="Public URL of the service, used in every link; required in production. "
+        "Unset, `serve` uses the address it listens on.",
     )
     secret_key: str = Field(
         DEFAULT_SECRET, description="Secret for signed values; set it in production."
@@ -114,6 +118,13 @@ class Settings(BaseSettings):
     max_window_days: int = Field(
         800, ge=1, description="Longest from/to window /api/occurrences expands, in days."
     )
+    lookahead_days: int = Field(
+        365,
+        ge=7,
+        le=800,
+        description="How far ahead the home page and the iframe embed look for the next events, "
+        "in days (the widget's `horizon` defaults to the same).",
+    )
     session_days: int = Field(
         14, ge=1, le=365, description="Days an editor stays signed in without signing in again."
     )
@@ -151,6 +162,14 @@ class Settings(BaseSettings):
         if parts.path.lower().endswith((".svg", ".webp", ".avif")):
             raise ValueError("brand_logo_url must be a PNG, JPEG or GIF: Outlook shows no other")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_base_url_is_unset(cls, data: object) -> object:
+        # CALENDAR_BASE_URL= (as in .env.example) leaves the links to follow the listen address.
+        if isinstance(data, dict) and data.get("base_url") == "":
+            return {k: v for k, v in data.items() if k != "base_url"}
+        return data
 
     @field_validator("smtp_host", "smtp_username", "smtp_password", mode="before")
     @classmethod
@@ -201,10 +220,35 @@ class Settings(BaseSettings):
             if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
                 problems.append("CALENDAR_SECRET_KEY must be set to at least 32 random characters")
             parts = urlsplit(self.base_url)
-            if parts.scheme != "https":
+            if "base_url" not in self.model_fields_set:
+                problems.append("CALENDAR_BASE_URL must be set to the service's public https URL")
+            elif parts.scheme != "https":
                 problems.append("CALENDAR_BASE_URL must be an https URL")
-            if parts.hostname in ("localhost", "127.0.0.1", "::1"):
+            elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
                 problems.append("CALENDAR_BASE_URL must be the public host, not localhost")
             if problems:
                 raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self
+
+
+ENV_FILE = Path(".env")
+
+
+def read_env_file(path: Path = ENV_FILE) -> list[str]:
+    """Put the ``CALENDAR_`` settings of a ``.env`` file (when there is one) into the
+    environment, where they are not set already: the environment wins, as with Docker and
+    systemd. Other names are left alone (a compose ``.env`` may hold ``POSTGRES_PASSWORD``);
+    a ``CALENDAR_`` name that is no setting is refused, naming it. Returns the names set."""
+    if not path.is_file():
+        return []
+    from dotenv import dotenv_values
+
+    known = {f"CALENDAR_{name.upper()}" for name in Settings.model_fields}
+    values = {k: v for k, v in dotenv_values(path).items() if k.upper().startswith("CALENDAR_")}
+    unknown = sorted(k for k in values if k.upper() not in known)
+    if unknown:
+        raise ValueError(f"{path}: {', '.join(unknown)} is not a setting (see .env.example)")
+    taken = [k for k, v in values.items() if v is not None and k not in os.environ]
+    for name in taken:
+        os.environ[name] = values[name] or ""
+    return taken

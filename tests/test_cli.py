@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
 from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from calendar_service.app import create_app
-from calendar_service.cli import main
+from calendar_service.cli import listening_url, main
 from tests.conftest import make_settings
 from tests.factories import everything
 
@@ -119,3 +120,17 @@ def test_migrate_names_the_events_stored_in_a_zone_calendars_do_not_share(
     assert f"event {changed} " in result.stderr
     assert "'US/Eastern', which calendars do not share" in result.stderr
     assert "'America/New_York'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("127.0.0.1", "http://127.0.0.1:9123"),
+        ("0.0.0.0", "http://127.0.0.1:9123"),
+        ("::", "http://127.0.0.1:9123"),
+        ("::1", "http://[::1]:9123"),
+        ("agenda.local", "http://agenda.local:9123"),
+    ],
+)
+def test_links_follow_the_address_the_service_listens_on(host: str, url: str) -> None:
+    assert listening_url(host, 9123) == url

@@ -97,7 +97,7 @@ def test_create_a_weekly_event_with_a_translation(signed_in, editor) -> None:  #
     assert page.status_code == 200
     assert "Événement créé." not in page.text  # only after the redirect's ?done=
     text = parse(page.text).text()
-    assert "Se répète : chaque jeudi jusqu'au 10 juin, sauf le 4 février." in text
+    assert "Se répète : chaque jeudi jusqu'au 10 juin, sauf le 4 février 2027." in text
     body = signed_in.get(f"/api/events/{event_id}", headers=editor).json()
     assert body["title"] == {"fr": "Permanence juridique", "en": "Legal drop-in session"}
     assert body["recurrence"]["rrule"].startswith("FREQ=WEEKLY;UNTIL=20270610T")
@@ -268,6 +268,43 @@ def test_status_actions(signed_in, editor, action, field, value) -> None:  # typ
     assert signed_in.get(f"/api/events/{event_id}", headers=editor).json()[field] == value
     restore = signed_in.get(f"/editor/events/{event_id}/restore")
     signed_in.post(f"/editor/events/{event_id}/restore", data={"csrf_token": csrf_of(restore)})
+    assert signed_in.get(f"/api/events/{event_id}", headers=editor).json()["status"] == "scheduled"
+
+
+def test_a_cancellation_says_why_in_each_language(signed_in, editor) -> None:  # type: ignore[no-untyped-def]
+    event_id = created_id(create(signed_in, state="published"))
+    confirm = signed_in.get(f"/editor/events/{event_id}/cancel")
+    page = parse(confirm.text)
+    assert page.by_id("note-fr").attrs["value"] == ""
+    assert page.by_id("note-en").attrs.get("lang") == "en"
+    response = signed_in.post(
+        f"/editor/events/{event_id}/cancel",
+        data={
+            "csrf_token": csrf_of(confirm),
+            "status_note.fr": "Annulé : la salle est fermée",
+            "status_note.en": "",
+        },
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    body = signed_in.get(f"/api/events/{event_id}", headers=editor).json()
+    assert (body["status"], body["status_note"]) == (
+        "cancelled",
+        {"fr": "Annulé : la salle est fermée"},
+    )
+    # Cancelling again is not offered; restoring proposes an empty note, and clears it.
+    restore = signed_in.get(f"/editor/events/{event_id}/restore")
+    assert parse(restore.text).by_id("note-fr").attrs["value"] == ""
+    signed_in.post(f"/editor/events/{event_id}/restore", data={"csrf_token": csrf_of(restore)})
+    body = signed_in.get(f"/api/events/{event_id}", headers=editor).json()
+    assert (body["status"], body["status_note"]) == ("scheduled", None)
+    # A note past 500 characters is refused, and nothing changes.
+    confirm = signed_in.get(f"/editor/events/{event_id}/postpone")
+    refused = signed_in.post(
+        f"/editor/events/{event_id}/postpone",
+        data={"csrf_token": csrf_of(confirm), "status_note.fr": "x" * 501},
+    )
+    assert refused.status_code == 422
     assert signed_in.get(f"/api/events/{event_id}", headers=editor).json()["status"] == "scheduled"
 
 

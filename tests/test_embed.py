@@ -9,6 +9,7 @@ The page DOM and the page checks are those of ``tests/test_pages.py``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -34,9 +35,9 @@ from tests.test_pages import (
     titled,
 )
 
-DEFAULT_THEME = "/embed/theme.css?accent=a01f50&theme=auto"
+DEFAULT_THEME = "/embed/theme.css?accent=a01f50&theme=light"
 HOSTILE_TAG = '"><script>alert(1)</script>'
-CHOICES = ("feed", "category", "tag", "layout", "lang", "limit", "accent", "theme")
+CHOICES = ("feed", "category", "tag", "layout", "lang", "limit", "accent", "theme", "once")
 
 
 @pytest.fixture
@@ -132,7 +133,7 @@ def test_embed_lists_the_next_occurrences(site: TestClient, editor: dict[str, st
     assert stylesheets(doc) == ["/static/embed.css", DEFAULT_THEME]
     # Links open outside the frame (the .ics files are downloads).
     downloads = [a for p in doc.by_class("add") for a in p.all("a")]
-    assert len(downloads) == 5
+    assert len(downloads) == 4  # the cancelled event is not offered to calendars
     assert all(urlsplit(a.attrs.get("href") or "").path.endswith(".ics") for a in downloads)
     for anchor in doc.all("a"):
         href = anchor.attrs.get("href") or ""
@@ -249,7 +250,10 @@ def test_theme_stylesheet(site: TestClient) -> None:
 
     light = site.get("/embed/theme.css?accent=%23ABCDEF&theme=light").text
     assert "#abcdef" in light and "color-scheme: light" in light and "#151515" not in light
-    auto = site.get("/embed/theme.css").text
+    # Light unless the host asks; "auto" follows the visitor's system (embed.css).
+    default = site.get("/embed/theme.css").text
+    assert "--calendar-accent: #a01f50" in default and "color-scheme: light" in default
+    auto = site.get("/embed/theme.css?theme=auto").text
     assert "--calendar-accent: #a01f50" in auto and "color-scheme" not in auto
 
 
@@ -300,6 +304,8 @@ def test_builder_page(site: TestClient) -> None:
     controls = [n for n in form.iter() if n.tag in ("input", "select", "textarea")]
     assert {c.attrs.get("name") for c in controls} == set(CHOICES)
     for control in controls:
+        if control.attrs.get("type") == "hidden":
+            continue  # once=0, sent before the box: unticked, the form says so
         assert control.attrs.get("id") in labels, control.attrs
     for area in doc.all("textarea"):
         labelled = area.attrs.get("aria-labelledby")
@@ -366,7 +372,7 @@ def test_builder_reflects_the_choices(site: TestClient) -> None:
     _, shown = embed_page(site, preview)
     assert one(shown, "html").attrs["lang"] == "en"
     assert main_classes(shown) == ["calendar", "layout-cards"]
-    assert "/embed/theme.css?accent=123abc&theme=auto" in stylesheets(shown)
+    assert "/embed/theme.css?accent=123abc&theme=light" in stylesheets(shown)
 
 
 def test_builder_escapes_a_hostile_tag(site: TestClient) -> None:
@@ -400,7 +406,7 @@ def test_every_page_loads_only_our_resources(site: TestClient, editor: dict[str,
             assert_safe_page(doc)
             assert_strict_headers(response, framed=path.startswith("/embed/"))
             for url in loaded(doc):
-                assert url.startswith(("/static/", "/widget.js", "/embed/")) or (
+                assert url.startswith(("/static/", "/widget.js", "/embed/", "/favicon.ico")) or (
                     url.startswith("/newsletter/") and doc.all("iframe")
                 ), f"{path}: {url}"
                 fetched.add(url)
@@ -428,3 +434,51 @@ def test_static_files(site: TestClient, path: str, media_type: str) -> None:
     # No web font, no import, nothing fetched from another site.
     assert "@import" not in text and "@font-face" not in text
     assert "http://" not in text and "https://" not in text
+
+
+def test_embed_shows_the_next_events_months_ahead_each_series_once(
+    site: TestClient, editor: dict[str, str]
+) -> None:
+    # The association's next events are four to eleven months away; a weekly drop-in session
+    # begins first.
+    make(
+        site,
+        editor,
+        120,
+        title=titled("Permanence"),
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=20"},
+    )
+    for n, days in enumerate((125, 160, 200, 250, 330)):
+        make(site, editor, days, title=titled(f"Soirée {n}"))
+    _, doc = embed_page(site, "/embed/agenda?limit=5")
+    titles = [title for title, _ in listed(doc)]
+    assert titles == ["Permanence (fr)", "Soirée 0 (fr)", *["Permanence (fr)"] * 3]
+    _, doc = embed_page(site, "/embed/agenda?limit=5&once=1")
+    titles = [title for title, _ in listed(doc)]
+    assert titles == ["Permanence (fr)", *[f"Soirée {n} (fr)" for n in range(4)]]
+    # A horizon shorter than the events shows none of them.
+    _, doc = embed_page(site, "/embed/agenda?limit=5&horizon=60")
+    assert listed(doc) == []
+    # The API the widget reads gives the same with its ``once`` and its window.
+    far = str(date.today() + timedelta(days=365))
+    assert [t for t, _ in api_listing(site, limit="5", to=far, once="true", lang="fr")] == titles
+
+
+def test_builder_suggests_each_series_once_and_a_light_theme(site: TestClient) -> None:
+    _, doc = get_page(site, "/embed")
+    parsed = snippet(doc, "snippet-widget")
+    element = one(parsed, "calendar-events")
+    assert "once" in element.attrs and "theme" not in element.attrs  # light is the default
+    frame = one(snippet(doc, "snippet-frame"), "iframe").attrs["src"] or ""
+    assert query(frame)["once"] == "1"
+    [box] = [n for n in doc.all("input") if n.attrs.get("id") == "once"]
+    assert "checked" in box.attrs
+    # Unticked, the form says so (the hidden 0 comes first) and the snippets follow.
+    _, doc = get_page(site, "/embed?once=0")
+    element = one(snippet(doc, "snippet-widget"), "calendar-events")
+    assert "once" not in element.attrs
+    frame = one(snippet(doc, "snippet-frame"), "iframe").attrs["src"] or ""
+    assert "once" not in query(frame)
+    _, doc = get_page(site, "/embed?once=0&once=1&theme=auto")
+    element = one(snippet(doc, "snippet-widget"), "calendar-events")
+    assert "once" in element.attrs and element.attrs["theme"] == "auto"

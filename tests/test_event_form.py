@@ -89,10 +89,10 @@ def test_extra_and_cancelled_dates_in_words() -> None:
         exdates=["2027-02-04T18:30:00", "2027-02-11T18:30:00"],
     )
     assert recurrence_phrase(document, "fr") == (
-        "chaque jeudi jusqu'au 12 juin, et aussi le 9 janvier, sauf le 4 février et 11 février"
+        "chaque jeudi jusqu'au 12 juin, et aussi le 9 janvier, sauf les 4 et 11 février 2027"
     )
     assert recurrence_phrase(document, "en") == (
-        "every Thursday until 12 June, also on 9 January, except 4 February and 11 February"
+        "every Thursday until 12 June, also on 9 January, except 4 and 11 February 2027"
     )
     assert recurrence_phrase(doc(None), "fr") == ""
 
@@ -171,7 +171,7 @@ def test_a_rich_form_makes_a_valid_event_and_comes_back_the_same() -> None:
     back = form_from_document(stored, slug="cine-debat-exiles", state="published")
     assert {k: v for k, v in back.items() if v} == RICH_FORM
     assert recurrence_phrase(stored, "fr") == (
-        "le premier jeudi de chaque mois, 6 fois, et aussi le 20 mars, sauf le 6 mai"
+        "le premier jeudi de chaque mois, 6 fois, et aussi le 20 mars, sauf le 6 mai 2027"
     )
 
 

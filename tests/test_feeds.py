@@ -223,6 +223,7 @@ def test_hostile_text_comes_back_exactly(client, editor) -> None:
     assert made["hostile"]["title"]["fr"] == ONE_LINE_TITLE
     description = (
         f"Un concert au profit d'ALIMA.\n\n{hostile_description()[1]}\n\n"
+        "Au profit d'ALIMA\n\n"  # its partners, as the blocks and pages say them
         "En savoir plus\u00a0: https://example.org/concert"
     )
     python = icalendar_texts(data)[uid]
@@ -371,3 +372,27 @@ def test_the_structural_checks_catch_each_fault() -> None:
         assert broken != VALID, name
         problems = structural_problems(broken)
         assert any(expected in p for p in problems), (name, problems)
+
+
+def test_a_status_note_and_the_partners_open_the_description(
+    client: TestClient, editor: dict[str, str]
+) -> None:
+    made = create(
+        client,
+        editor,
+        title={"fr": "Concert solidaire", "en": "Solidarity concert"},
+        start="2027-05-20T20:00:00",
+        end=None,
+        status="postponed",
+        status_note={"fr": "Reporté à cause des grèves", "en": "Postponed: strikes"},
+        organizer={"name": "YoonRisen"},
+        partners=[
+            {"name": "la Cimade", "role": "co_organizer"},
+            {"name": "ALIMA", "role": "beneficiary"},
+        ],
+    )
+    french = icalendar_texts(feed(client))[made["uid"]]["description"]
+    assert french.startswith("REPORTÉ\u00a0: Reporté à cause des grèves\n\n")
+    assert "Organisé par YoonRisen, avec la Cimade, au profit d'ALIMA" in french
+    english = icalendar_texts(feed(client, lang="en"))[made["uid"]]["description"]
+    assert english.startswith("POSTPONED: Postponed: strikes\n\n")

@@ -210,3 +210,33 @@ def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, edit
     assert after == []
     only_to = client.get("/api/events", params={"to": "2027-04-01T18:00:01"}).json()["items"]
     assert [e["id"] for e in only_to] == [weekly["id"]]
+
+
+def test_occurrences_once_give_each_series_one_place_page_after_page(client, editor) -> None:
+    weekly = create(
+        client,
+        editor,
+        start="2027-04-01T18:00:00",
+        end="2027-04-01T20:00:00",
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=12"},
+    )
+    singles = [
+        create(client, editor, start=f"2027-05-{day:02d}T12:00:00", end=None) for day in (3, 10, 20)
+    ]
+    window = {"from": "2027-05-01", "to": "2027-06-01", "limit": "1"}
+    every = _all_pages(client, "/api/occurrences", window)
+    assert [o["event_id"] for o in every].count(weekly["id"]) == 4  # 6, 13, 20 and 27 May
+    once = _all_pages(client, "/api/occurrences", {**window, "once": "true"})
+    assert [(o["event_id"], o["start"][:10]) for o in once] == [
+        (singles[0]["id"], "2027-05-03"),
+        (weekly["id"], "2027-05-06"),
+        (singles[1]["id"], "2027-05-10"),
+        (singles[2]["id"], "2027-05-20"),
+    ]
+    refused = client.get("/api/occurrences", params={**window, "once": "perhaps"})
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [{"field": "once", "message": "must be true or false"}]
+    # A cursor of the listing without ``once`` is not one of this listing.
+    first = client.get("/api/occurrences", params=window).json()["next_cursor"]
+    mixed = client.get("/api/occurrences", params={**window, "once": "1", "cursor": first})
+    assert mixed.status_code == 400

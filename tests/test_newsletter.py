@@ -465,6 +465,10 @@ def test_cancelled_and_postponed_events_are_marked(
         f"[{en.upper()}] Concert for ALIMA\n"
     )
     assert block(client, made["slug"], "md", "en").startswith(f"## **{en}** · Concert for ALIMA\n")
+    # A cancelled event is not offered to calendars, in any format.
+    for fmt in ("html", "txt", "md"):
+        offered = ".ics" in block(client, made["slug"], fmt)
+        assert offered == (status != "cancelled"), fmt
     # And in a digest.
     digest = fetch(client, "/newsletter/agenda.txt", **{"from": "2026-12-15", "to": "2026-12-15"})
     assert f"[{fr.upper()}] Concert pour ALIMA\n" in digest
@@ -756,3 +760,16 @@ def test_an_empty_window_says_so(client: TestClient, editor: dict[str, str]) -> 
     culture = fetch(client, "/newsletter/culture.txt", **MONTH)
     assert "Concert solidaire" in culture and "Permanence ANEF" not in culture
     assert culture.startswith("CULTURE SOLIDAIRE\n")
+
+
+@SQLITE_ONLY
+def test_a_status_note_is_in_every_format(client: TestClient, editor: dict[str, str]) -> None:
+    note = {"fr": "Reporté à cause des grèves *|EMAIL|*", "en": "Postponed: strikes"}
+    made = concert(client, editor, status="postponed", status_note=note, image=None)
+    html = block(client, made["slug"], "html")
+    elements, _ = parse_html(html)
+    assert any("Reporté à cause des grèves" in (e.text or "") for e in tags(elements, "strong"))
+    assert "*|EMAIL|*" not in html  # a merge tag stays inert
+    assert "Reporté à cause des grèves" in block(client, made["slug"], "txt")
+    assert "*Reporté à cause des grèves" in block(client, made["slug"], "md")
+    assert "Postponed: strikes" in block(client, made["slug"], "txt", "en")

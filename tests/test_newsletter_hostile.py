@@ -62,7 +62,7 @@ ALLOWED_ATTRIBUTES = frozenset(
 
 @pytest.fixture(autouse=True)
 def _fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
-    for module in ("newsletter", "cached", "syndication"):
+    for module in ("public.newsletter", "cached", "public.syndication"):
         monkeypatch.setattr(f"calendar_service.web.{module}.utc_now", lambda: NOW)
 
 

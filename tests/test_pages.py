@@ -124,7 +124,7 @@ def assert_safe_page(doc: Node, *, images: tuple[str, ...] = ()) -> None:
     assert doc.all("base") == []
     for node in doc.iter():
         assert "style" not in node.attrs, f"style attribute on <{node.tag}>"
-        handlers = [a for a in node.attrs if a.lower().startswith("on")]
+        handlers = [a for a in node.attrs if a.lower().startswith("on") and a.lower() != "once"]
         assert not handlers, f"{handlers} on <{node.tag}>"
         for name in ("href", "src", "action", "formaction", "data", "poster"):
             value = (node.attrs.get(name) or "").strip().lower()
@@ -531,7 +531,8 @@ def test_add_to_calendar_links_of_an_all_day_event(
 def test_a_recurring_event_shows_its_next_date(site: TestClient, editor: dict[str, str]) -> None:
     event = make(site, editor, -6, recurrence={"rrule": "FREQ=WEEKLY;COUNT=5"})
     _, doc = get_page(site, f"/events/{event['slug']}")
-    [shown] = doc.all("time")
+    [facts] = doc.by_class("facts")
+    [shown] = facts.all("time")
     assert shown.attrs["datetime"] == local(1).isoformat()
     # "les samedis 28 novembre, 5, 12 et 19 décembre 2026 de 18 h 30 à 21 h 30"
     assert shown.words().startswith(f"les {FR_DAYS[day(1).weekday()]}s ")
@@ -636,7 +637,11 @@ def test_status_is_marked(
     assert notice in note.words()
     [article] = doc.all("article")
     off = "event-off" in (article.attrs.get("class") or "").split()
-    assert off == (status in ("cancelled", "postponed"))
+    assert off == (status == "cancelled")  # postponed is not struck through
+    # A cancelled event is not offered to calendars (its .ics stays, for subscribers).
+    offered = [h for h in doc.hrefs() if "calendar.google.com" in h or h.endswith(".ics")]
+    assert (offered == []) == (status == "cancelled")
+    assert site.get(f"/events/{event['slug']}.ics").status_code == 200
     _, english = get_page(site, f"/events/{event['slug']}?lang=en")
     [note] = english.by_class("notice")
     assert note.words().startswith(f"{status.capitalize()} – This event")
@@ -821,3 +826,103 @@ def test_no_page_prints_a_python_object(
         body = site.get(path, params={"lang": lang}).text
         assert "<built-in method" not in body, path
         assert "object at 0x" not in body, path
+
+
+def test_a_status_note_is_said_on_the_page_in_each_language(
+    site: TestClient, editor: dict[str, str]
+) -> None:
+    note = {"fr": "Reporté en raison des grèves", "en": "Postponed because of the strikes"}
+    event = make(site, editor, 3, status="postponed", status_note=note)
+    assert event["status_note"] == note
+    _, doc = get_page(site, f"/events/{event['slug']}")
+    [notice] = doc.by_class("notice")
+    assert notice.words() == "Reporté – Reporté en raison des grèves"
+    _, english = get_page(site, f"/events/{event['slug']}?lang=en")
+    [notice] = english.by_class("notice")
+    assert notice.words() == "Postponed – Postponed because of the strikes"
+    # A note without a status change reads on its own; the home page says it too.
+    kept = make(site, editor, 4, status_note={"fr": "Maintenu malgré la pluie"})
+    _, doc = get_page(site, f"/events/{kept['slug']}")
+    [notice] = doc.by_class("notice")
+    assert notice.words() == "Maintenu malgré la pluie"
+    _, home = get_page(site, "/")
+    assert "Reporté – Reporté en raison des grèves" in home.words()
+    assert "Maintenu malgré la pluie" in home.words()
+
+
+def test_a_weekly_series_names_its_true_last_date_and_every_upcoming_one(
+    site: TestClient, editor: dict[str, str]
+) -> None:
+    from dateutil.rrule import rrulestr
+
+    first = day(1)
+    last = first + timedelta(weeks=30)
+    until = datetime.combine(last, time(23, 59, 59), PARIS).astimezone(UTC)
+    skipped = [first + timedelta(weeks=3), first + timedelta(weeks=4)]
+    event = make(
+        site,
+        editor,
+        1,
+        recurrence={
+            "rrule": f"FREQ=WEEKLY;UNTIL={until:%Y%m%dT%H%M%SZ}",
+            "exdates": [datetime.combine(d, time(18, 30)).isoformat() for d in skipped],
+        },
+    )
+    _, doc = get_page(site, f"/events/{event['slug']}")
+    facts = definitions(doc)
+    weekday = FR_DAYS[first.weekday()]
+    repeats = facts["Se répète"]
+    assert repeats.startswith(f"Chaque {weekday} de 18 h 30 à 21 h 30, jusqu'au ")
+    last_said = f"{'1er' if last.day == 1 else last.day} {FR_MONTHS[last.month - 1]} {last.year}"
+    assert f"jusqu'au {last_said}" in repeats, repeats
+    assert "sauf les " in repeats or "sauf le " in repeats
+    assert f"et d'autres dates jusqu'au {last_said}" in facts["Quand"]
+    # Every upcoming date, listed one by one: 31 weeks but the two skipped.
+    [dates] = doc.by_class("date-list")
+    listed_days = [t.attrs["datetime"][:10] for t in dates.all("time")]
+    expected = [first + timedelta(weeks=n) for n in range(31)]
+    expected = [d for d in expected if d not in skipped]
+    assert listed_days == [d.isoformat() for d in expected]
+    # The Google link repeats as the feed does (dateutil reads its recur from the next date).
+    google = query(link_to(doc, "https://calendar.google.com/calendar/render?"))
+    assert google["ctz"] == "Europe/Paris"
+    start = datetime.combine(first, time(18, 30), PARIS)
+    dates_google = [
+        d.date() for d in rrulestr(google["recur"], dtstart=start, forceset=True, unfold=True)
+    ]
+    feed = site.get(f"/api/occurrences?from={first}&to={last + timedelta(days=1)}&limit=100")
+    from_feed = [
+        date.fromisoformat(o["start"][:10])
+        for o in feed.json()["items"]
+        if o["slug"] == event["slug"]
+    ]
+    assert dates_google == from_feed == expected
+    # Outlook's form adds one date: the page says so and points to the .ics.
+    assert "Outlook n'ajoute que la prochaine date" in doc.words()
+
+
+def test_a_counted_series_gives_google_its_end_not_its_count(
+    site: TestClient, editor: dict[str, str]
+) -> None:
+    event = make(site, editor, -13, recurrence={"rrule": "FREQ=WEEKLY;COUNT=6"})
+    _, doc = get_page(site, f"/events/{event['slug']}")
+    google = query(link_to(doc, "https://calendar.google.com/calendar/render?"))
+    # The link starts at the next date (the third): counting 6 again from it would add 2.
+    assert "COUNT" not in google["recur"]
+    assert f"UNTIL={utc_stamp(local(22))}" in google["recur"]
+    assert f"jusqu'au {day(22).day}" in definitions(doc)["Se répète"]
+
+
+def test_the_home_page_looks_months_ahead(site: TestClient, editor: dict[str, str]) -> None:
+    far = make(site, editor, 130, title=titled("Concert d'été"))
+    _, doc = get_page(site, "/")
+    assert "Concert d'été (fr)" in [title for title, _ in listed(doc)]
+    assert far["slug"]
+
+
+def test_favicon(site: TestClient) -> None:
+    icon = site.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.headers["content-type"] == "image/x-icon"
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    again = site.get("/favicon.ico", headers={"If-None-Match": icon.headers["etag"]})
+    assert again.status_code == 304

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from calendar_service.settings import Settings
+from calendar_service.settings import Settings, read_env_file
 
 ROOT = Path(__file__).parent.parent
 
@@ -40,6 +41,8 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
         ({"secret_key": "x" * 40, "base_url": "http://calendar.example.org"}, "https"),
         ({"secret_key": "x" * 40, "base_url": "https://127.0.0.1"}, "localhost"),
         ({"base_url": "https://calendar.example.org"}, "CALENDAR_SECRET_KEY"),
+        ({"secret_key": "x" * 40}, "CALENDAR_BASE_URL must be set"),
+        ({"secret_key": "x" * 40, "base_url": ""}, "CALENDAR_BASE_URL must be set"),
         (
             {"secret_key": "short", "base_url": "https://calendar.example.org"},
             "CALENDAR_SECRET_KEY",
@@ -71,3 +74,36 @@ def test_safe_production_settings_are_accepted() -> None:
 def test_bad_values_are_refused(values: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         Settings(**values)  # type: ignore[arg-type]
+
+
+def test_a_dotenv_file_is_read_and_the_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "environ", {"CALENDAR_LANGUAGES": '["fr", "en", "ar"]'})
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        "# a compose .env holds other names too\n"
+        "POSTGRES_PASSWORD=secret\n"
+        "CALENDAR_DEFAULT_TIMEZONE=Indian/Mayotte\n"
+        'CALENDAR_LANGUAGES=["fr"]\n'
+        "CALENDAR_BASE_URL=\n"
+    )
+    assert sorted(read_env_file(env_file)) == ["CALENDAR_BASE_URL", "CALENDAR_DEFAULT_TIMEZONE"]
+    settings = Settings()
+    assert settings.default_timezone == "Indian/Mayotte"
+    assert settings.languages == ["fr", "en", "ar"]  # the environment's, not the file's
+    assert "POSTGRES_PASSWORD" not in os.environ
+    # Empty, the base URL is unset: `serve` makes links follow the address it listens on.
+    assert "base_url" not in settings.model_fields_set
+    assert read_env_file(tmp_path / "missing.env") == []
+
+
+def test_a_dotenv_file_naming_no_setting_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(os, "environ", {})
+    env_file = tmp_path / ".env"
+    env_file.write_text("CALENDAR_DEFAULT_TIMEZONE=UTC\nCALENDAR_BASEURL=https://x.example\n")
+    with pytest.raises(ValueError, match="CALENDAR_BASEURL is not a setting"):
+        read_env_file(env_file)
+    assert os.environ == {}  # nothing taken from a file that is refused

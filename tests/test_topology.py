@@ -110,7 +110,13 @@ def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     secret = cli(postgres_url, "token", "create", "--name", "topology", "--role", "editor")
     for email in ("ada@example.org", "grace@example.org"):
         cli(postgres_url, "user", "create", "--email", email, stdin=PASSWORD + "\n")
-    settings = {"CALENDAR_PROPOSALS_PER_HOUR": str(PROPOSALS_PER_HOUR)}
+    proxy_port = free_port()
+    settings = {
+        "CALENDAR_PROPOSALS_PER_HOUR": str(PROPOSALS_PER_HOUR),
+        # Both processes write the links of the address the public meets: the proxy's (left
+        # unset, each would follow its own port and their files would differ).
+        "CALENDAR_BASE_URL": f"http://127.0.0.1:{proxy_port}",
+    }
     started: list[Server | Proxy] = []
     try:
         for name in ("a", "b"):  # started together, ready below
@@ -119,7 +125,7 @@ def topology(postgres_url: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         assert isinstance(a, Server) and isinstance(b, Server)
         a.wait_ready()
         b.wait_ready()
-        proxy = Proxy(folder / "nginx", (f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"), free_port())
+        proxy = Proxy(folder / "nginx", (f"127.0.0.1:{a.port}", f"127.0.0.1:{b.port}"), proxy_port)
         proxy.check()
         started.append(proxy)
         proxy.start()

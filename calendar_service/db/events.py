@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 
 from calendar_service.dates import utc_now
 from calendar_service.db.connection import Storage, is_unique_violation
+from calendar_service.db.search import fold, search_values
 from calendar_service.db.tables import event_ical, event_tags, events, occurrences, service_state
 from calendar_service.digits import number_or_none
 from calendar_service.errors import Conflict, PreconditionFailed
@@ -82,12 +82,6 @@ def record_from_row(row: Any) -> StoredEvent:
 # --- derived values ---------------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Lower-case, accent-free text for searching ("Événement" matches "evenement")."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def search_text(event: EventIn) -> str:
     parts: list[str] = []
     for texts in (event.title, event.summary, event.description):
@@ -122,6 +116,7 @@ def _values(event: EventIn, schedule: Schedule) -> dict[str, Any]:
         "last_end_ts": schedule.last_end_ts,
         "expanded_until_ts": schedule.expanded_until_ts,
         "search_text": search_text(event),
+        **search_values(event),
         "document": _document(event),
         "timezone": event.timezone,
         "organizer": event.organizer.name if event.organizer else None,
@@ -457,6 +452,20 @@ async def get_event(storage: Storage, *, key: str, for_update: bool = False) -> 
     query = sa.select(events).where(condition)
     row = await storage.fetch_one(query.with_for_update() if for_update else query)
     return record_from_row(row) if row is not None else None
+
+
+async def last_occurrence_start(storage: Storage, *, event_id: int) -> int | None:
+    """The start of an event's last occurrence; ``None`` for a series without end (its stored
+    occurrences stop at a horizon, not at its last date)."""
+    row = await storage.fetch_one(
+        sa.select(events.c.expanded_until_ts).where(events.c.id == event_id)
+    )
+    if row is None or row["expanded_until_ts"] is not None:
+        return None
+    last = await storage.fetch_val(
+        sa.select(sa.func.max(occurrences.c.start_ts)).where(occurrences.c.event_id == event_id)
+    )
+    return None if last is None else int(last)
 
 
 async def get_event_by_uid(storage: Storage, *, uid: str) -> StoredEvent | None:

@@ -20,7 +20,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from calendar_service.db.connection import Storage
-from calendar_service.db.events import StoredEvent, fold, record_from_row
+from calendar_service.db.events import StoredEvent, record_from_row
+from calendar_service.db.search import SearchMatch, words
 from calendar_service.db.tables import event_tags, events, occurrences
 from calendar_service.errors import BadRequest
 from calendar_service.models import stored_event
@@ -54,6 +55,10 @@ class EventFilter:
     states: list[str] = field(default_factory=lambda: ["published"])
     q: str = ""
     updated_since_us: int | None = None
+    cities: list[str] = field(default_factory=list)  # folded, as ``events.city_key``
+    online: bool = False  # online or mixed only
+    free: bool = False
+    accessible: bool = False
 
 
 def encode_cursor(kind: str, key: int, event_id: int) -> str:
@@ -91,9 +96,17 @@ def filter_conditions(flt: EventFilter, *, deleted: bool) -> list[Any]:
         where.append(
             sa.exists().where(event_tags.c.event_id == events.c.id, event_tags.c.tag.in_(flt.tags))
         )
-    for term in fold(flt.q).split():
-        escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append(events.c.search_text.like(f"%{escaped}%", escape="\\"))
+    found = words(flt.q)
+    if found:
+        where.append(SearchMatch(found))
+    if flt.cities:
+        where.append(events.c.city_key.in_(flt.cities))
+    if flt.online:
+        where.append(events.c.online == sa.true())
+    if flt.free:
+        where.append(events.c.free == sa.true())
+    if flt.accessible:
+        where.append(events.c.accessible == sa.true())
     if flt.updated_since_us is not None:
         where.append(events.c.updated_us >= flt.updated_since_us)
     return where
@@ -160,23 +173,6 @@ async def list_events(
     return _page(records, limit, kind, lambda e: (e.start_ts, e.id))
 
 
-async def first_occurrences(
-    storage: Storage, *, flt: EventFilter, from_ts: int, to_ts: int, limit: int, cap: int
-) -> list[StoredOccurrence]:
-    """Each event's first occurrence in ``[from_ts, to_ts)``, the first ``limit`` by start."""
-    found = await _window(
-        storage,
-        flt=flt,
-        from_ts=from_ts,
-        to_ts=to_ts,
-        after=None,
-        limit=limit,
-        cap=cap,
-        first_only=True,
-    )
-    return sorted(found, key=lambda o: o.key)[:limit]
-
-
 async def list_occurrences(
     storage: Storage,
     *,
@@ -186,9 +182,13 @@ async def list_occurrences(
     limit: int,
     cursor: str | None,
     cap: int,
+    once: bool = False,
 ) -> tuple[list[StoredOccurrence], str | None]:
-    """One page of occurrences overlapping ``[from_ts, to_ts)``, by start then event id."""
-    after = decode_cursor(cursor, "o") if cursor else None
+    """One page of occurrences overlapping ``[from_ts, to_ts)``, by start then event id; with
+    ``once``, each event once, at its first occurrence in the window (a weekly series takes
+    one place)."""
+    kind = "f" if once else "o"
+    after = decode_cursor(cursor, kind) if cursor else None
     found = await _window(
         storage,
         flt=flt,
@@ -197,9 +197,9 @@ async def list_occurrences(
         after=after,
         limit=limit,
         cap=cap,
-        first_only=False,
+        first_only=once,
     )
-    return _page(found, limit, "o", lambda o: o.key)
+    return _page(found, limit, kind, lambda o: o.key)
 
 
 async def _window(

@@ -43,11 +43,23 @@ events = sa.Table(
     sa.Column("organizer", sa.String(200), nullable=True),
     # Which rendering made the stored VEVENTs (see render.ical.RenderContext.key).
     sa.Column("render_key", sa.String(32), nullable=True),
+    # Searched and filtered by the agenda (db/search.py; the full-text index itself, an FTS5
+    # table or a tsvector column, is the migration's, outside this metadata).
+    sa.Column("search_title", sa.Text, nullable=True),
+    sa.Column("search_summary", sa.Text, nullable=True),
+    sa.Column("search_places", sa.Text, nullable=True),
+    sa.Column("search_people", sa.Text, nullable=True),
+    sa.Column("search_body", sa.Text, nullable=True),
+    sa.Column("city_key", sa.String(120), nullable=True),
+    sa.Column("online", sa.Boolean, nullable=True),
+    sa.Column("free", sa.Boolean, nullable=True),
+    sa.Column("accessible", sa.Boolean, nullable=True),
     sa.Index("ix_events_start_ts_id", "start_ts", "id"),
     sa.Index("ix_events_updated_us_id", "updated_us", "id"),
     sa.Index("ix_events_last_end_ts", "last_end_ts"),
     sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
     sa.Index("ix_events_organizer", "organizer"),
+    sa.Index("ix_events_city_key", "city_key"),
 )
 
 event_tags = sa.Table(

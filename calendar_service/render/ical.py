@@ -19,14 +19,15 @@ import icalendar
 
 from calendar_service.dates import zone
 from calendar_service.db.events import Renderer, StoredEvent
+from calendar_service.render.newsletter import people_sentence
 from calendar_service.render.vtimezone import vtimezone
 from calendar_service.settings import Settings
 from calendar_service.text import markdown_to_text
-from calendar_service.vocabulary import CATEGORIES
+from calendar_service.vocabulary import CATEGORIES, STATUSES
 
 # Bump when the rendering changes: stored VEVENTs of another version are rendered again by
 # `calendar-service migrate` (and on `serve`).
-RENDER_VERSION = 3
+RENDER_VERSION = 4
 CRLF = "\r\n"
 
 LABELS = {
@@ -36,7 +37,6 @@ LABELS = {
     "online": {"fr": "En ligne", "en": "Online"},
     "cancelled": {"fr": "ANNULÉ", "en": "CANCELLED"},
     "postponed": {"fr": "REPORTÉ", "en": "POSTPONED"},
-    "organizer": {"fr": "Organisé par", "en": "Organised by"},
 }
 
 
@@ -161,6 +161,12 @@ def _colon(lang: str) -> str:
 def _description(doc: dict[str, Any], event: StoredEvent, lang: str, ctx: RenderContext) -> str:
     default = ctx.default_language
     blocks = []
+    note = _pick(doc.get("status_note"), lang, default)
+    if note:
+        # What changed comes first: a subscriber reads it in the entry they already have.
+        status = str(doc.get("status", "scheduled"))
+        said = STATUSES[status].get(lang, STATUSES[status]["en"]) if status != "scheduled" else ""
+        blocks.append(f"{said.upper()}{_colon(lang)}{note}" if said else note)
     summary = _pick(doc.get("summary"), lang, default)
     if summary:
         blocks.append(summary)
@@ -168,9 +174,9 @@ def _description(doc: dict[str, Any], event: StoredEvent, lang: str, ctx: Render
     if body:
         blocks.append(body)
     facts = []
-    organizer = doc.get("organizer")
-    if isinstance(organizer, dict) and organizer.get("name"):
-        facts.append(f"{_label('organizer', lang)} {organizer['name']}")
+    people = people_sentence(doc, lang)  # "Organisé par …, avec …, au profit de …"
+    if people:
+        facts.append(people)
     price = _pick(doc.get("price"), lang, default)
     if price:
         facts.append(f"{_label('price', lang)}{_colon(lang)}{price}")

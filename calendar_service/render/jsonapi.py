@@ -9,7 +9,7 @@ from calendar_service.dates import from_epoch, with_offset, zone
 from calendar_service.db.events import StoredEvent
 from calendar_service.db.listings import StoredOccurrence
 
-LOCALIZED = ("title", "summary", "description", "price")
+LOCALIZED = ("title", "summary", "description", "price", "status_note")
 NESTED_LOCALIZED = (("image", "alt"), ("accessibility", "note"), ("audience", "note"))
 
 
@@ -113,6 +113,7 @@ def occurrence_json(
         "all_day": all_day,
         "timezone": doc["timezone"],
         "status": doc["status"],
+        "status_note": pick(doc.get("status_note"), lang, default_language),
         "title": pick(doc["title"], lang, default_language),
         "summary": pick(doc.get("summary"), lang, default_language),
         "category": doc["category"],

@@ -22,7 +22,7 @@ from markupsafe import Markup
 
 from calendar_service.dates import from_epoch, zone
 from calendar_service.db.events import StoredEvent
-from calendar_service.phrases import MAX_LISTED_DATES, dates_phrase, zone_note
+from calendar_service.phrases import MAX_LISTED_DATES, dates_phrase, inner_quotes, zone_note
 from calendar_service.render.emailhtml import finish, french, neutralise, neutralise_url
 from calendar_service.settings import Settings
 from calendar_service.text import markdown_to_html, markdown_to_text, plain_markdown
@@ -227,8 +227,10 @@ def when_phrase(
     lang: str,
     default_timezone: str,
     more_until_ts: int | None = None,
+    more: bool = False,
 ) -> str:
-    """The date phrase of an event's occurrences (epoch seconds), in its own wall time."""
+    """The date phrase of an event's occurrences (epoch seconds), in its own wall time;
+    ``more_until_ts`` adds "and more dates until ...", ``more`` alone "and more dates"."""
     tz = doc["timezone"]
     all_day = bool(doc["all_day"])
     listed = list(times[:MAX_LISTED_DATES])
@@ -245,7 +247,7 @@ def when_phrase(
         else:
             end = _local(end_ts, tz) if doc.get("end") is not None else None
             occurrences.append((start, end))
-    phrase = dates_phrase(occurrences, all_day=all_day, lang=lang, more_until=more_until)
+    phrase = dates_phrase(occurrences, all_day=all_day, lang=lang, more_until=more_until, more=more)
     if not all_day:
         phrase += zone_note(tz, default_timezone, lang)
     return phrase
@@ -277,14 +279,6 @@ def _image(doc: dict[str, Any], lang: str, default: str) -> dict[str, Any] | Non
     }
 
 
-def _inner_quotes(title: str, lang: str) -> str:
-    """Quotes inside the label's quotes change: « Projection : “Outrepasser” » in French,
-    “Screening: ‘Outrepasser’” in English."""
-    inner = "“\\1”" if lang == "fr" else "‘\\1’"
-    title = re.sub(r"«\s*(.*?)\s*»", inner, title)
-    return title if lang == "fr" else re.sub(r"“(.*?)”", inner, title)
-
-
 def event_view(
     event: StoredEvent,
     times: Sequence[tuple[int, int]],
@@ -302,6 +296,7 @@ def event_view(
     summary, summary_lang = pick_with_language(doc.get("summary"), lang, default)
     description, description_lang = pick_with_language(doc.get("description"), lang, default)
     price, price_lang = pick_with_language(doc.get("price"), lang, default)
+    note, note_lang = pick_with_language(doc.get("status_note"), lang, default)
     if not summary and description and not with_description:
         summary_lang = description_lang
         text = " ".join(markdown_to_text(description).split())
@@ -317,6 +312,7 @@ def event_view(
         "status": status,
         "mark": mark if status != "scheduled" else "",
         "mark_strong": status in STRONG_MARKS,
+        "note": note,
         "title": title,
         "when": when_phrase(
             doc,
@@ -341,14 +337,18 @@ def event_view(
             "summary": summary_lang,
             "description": description_lang,
             "price": price_lang,
+            "note": note_lang,
         },
         "summary": summary,
         "description": description if with_description else "",
         "image": _image(doc, lang, default),
         "more_url": doc.get("url") or page,
-        "more_label": w["more"].format(title=_inner_quotes(title, lang)),
+        "more_label": w["more"].format(title=inner_quotes(title, lang)),
         "registration_url": doc.get("registration_url"),
-        "ics_url": f"{brand.base_url}/events/{event.slug}.ics"
+        # A cancelled event is not offered to calendars (its file stays for subscribers).
+        "ics_url": ""
+        if status == "cancelled"
+        else f"{brand.base_url}/events/{event.slug}.ics"
         + (f"?lang={lang}" if lang != default else ""),
     }
 
@@ -448,6 +448,7 @@ class NewsletterTemplates:
         }
         self.brand = brand
         self.html = Environment(autoescape=True, **options)
+        self.html.filters["inner_quotes"] = inner_quotes  # a title inside the page's quotes
         self.text = Environment(autoescape=False, trim_blocks=False, **options)
         self.css = self.text.get_template("newsletter/email.css").render(accent=brand.accent)
 

@@ -11,6 +11,9 @@ import orjson
 
 from calendar_service.dates import from_epoch, zone
 from calendar_service.db.events import StoredEvent
+from calendar_service.phrases import date_phrase, hours_phrase
+from calendar_service.recurrence import occurrence_end
+from calendar_service.recurrence_text import recurrence_phrase
 from calendar_service.render.newsletter import (
     Brand,
     access_line,
@@ -81,6 +84,7 @@ def occurrence_item(
     default = brand.default_language
     title, title_lang = _text(doc["title"], lang, default)
     summary, summary_lang = _text(doc.get("summary"), lang, default)
+    note, note_lang = _text(doc.get("status_note"), lang, default)
     tz = zone(doc["timezone"])
     start = from_epoch(start_ts, tz)
     online = doc["attendance_mode"] != "in_person"
@@ -109,6 +113,8 @@ def occurrence_item(
         "online": online,
         "status": doc["status"],
         "status_label": status_label(doc["status"], lang) if doc["status"] != "scheduled" else "",
+        "status_note": note,
+        "status_note_lang": note_lang,
         "category": CATEGORIES[doc["category"]].get(lang, CATEGORIES[doc["category"]]["en"]),
         "page_url": f"{brand.base_url}/events/{event.slug}"
         + (f"?lang={lang}" if lang != default else ""),
@@ -121,11 +127,45 @@ def _utc_stamp(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
+def google_recurrence(doc: dict[str, Any], last_ts: int | None) -> str:
+    """The ``recur`` of a Google Calendar link for a series that starts at its next date: the
+    RRULE (a COUNT, which would count again from that date, becomes the UNTIL of the true last
+    start) and the EXDATE and RDATE lines, in the event's zone (the link's ``ctz``)."""
+    recurrence = doc.get("recurrence") or {}
+    rule = recurrence.get("rrule")
+    if not rule:
+        return ""
+    parts = [p for p in rule.split(";") if not p.startswith("COUNT=")]
+    if len(parts) < len(rule.split(";")) and last_ts is not None:
+        parts.append(f"UNTIL={_utc_stamp(last_ts)}")
+    lines = ["RRULE:" + ";".join(parts)]
+    all_day = bool(doc["all_day"])
+    for name in ("exdates", "rdates"):
+        values = recurrence.get(name) or []
+        if not values:
+            continue
+        if all_day:
+            stamps = [v.replace("-", "")[:8] for v in values]
+            lines.append(f"{name[:-1].upper()};VALUE=DATE:{','.join(stamps)}")
+        else:
+            stamps = [datetime.fromisoformat(v).strftime("%Y%m%dT%H%M%S") for v in values]
+            lines.append(f"{name[:-1].upper()};TZID={doc['timezone']}:{','.join(stamps)}")
+    return "\n".join(lines)
+
+
 def calendar_links(
-    event: StoredEvent, start_ts: int, end_ts: int, *, lang: str, brand: Brand
-) -> dict[str, str]:
+    event: StoredEvent,
+    start_ts: int,
+    end_ts: int,
+    *,
+    lang: str,
+    brand: Brand,
+    last_ts: int | None = None,
+) -> dict[str, Any]:
     """ "Add to my calendar": the event's .ics, and prefilled Google Calendar and Outlook forms
-    for its next occurrence (plain links: nothing is loaded from them until one is followed)."""
+    for its next occurrence (plain links: nothing is loaded from them until one is followed).
+    Google's carries a series' rule (``recur``); Outlook's forms cannot repeat, which the page
+    says (``repeats``)."""
     doc = event.document
     default = brand.default_language
     title, _ = _text(doc["title"], lang, default)
@@ -146,6 +186,7 @@ def calendar_links(
             "startdt": datetime.fromtimestamp(start_ts, UTC).isoformat().replace("+00:00", "Z"),
             "enddt": datetime.fromtimestamp(end, UTC).isoformat().replace("+00:00", "Z"),
         }
+    recur = google_recurrence(doc, last_ts)
     google = "https://calendar.google.com/calendar/render?" + urlencode(
         {
             "action": "TEMPLATE",
@@ -154,6 +195,7 @@ def calendar_links(
             "details": details,
             "location": location,
             "ctz": doc["timezone"],
+            **({"recur": recur} if recur else {}),
         }
     )
     outlook_url = "https://outlook.live.com/calendar/0/action/compose?" + urlencode(
@@ -164,6 +206,7 @@ def calendar_links(
         + (f"?lang={lang}" if lang != default else ""),
         "google": google,
         "outlook": outlook_url,
+        "repeats": bool(doc.get("recurrence")),
     }
 
 
@@ -259,6 +302,38 @@ def jsonld_script(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def _series(
+    doc: dict[str, Any], times: tuple[tuple[int, int], ...], last_ts: int | None, lang: str
+) -> dict[str, Any]:
+    """A series' words on its page: its repeat ("chaque jeudi de 14 h à 17 h, jusqu'au 24 juin
+    2027, sauf les 24 et 31 décembre 2026") and its upcoming dates, one by one."""
+    if not doc.get("recurrence"):
+        return {"repeats": "", "dates": []}
+    tz = zone(doc["timezone"])
+    all_day = bool(doc["all_day"])
+    first_start = datetime.fromisoformat(str(doc["start"]))
+    hours = ""
+    if not all_day:
+        first_end = occurrence_end(first_start, first_start, _naive(doc.get("end")))
+        hours = hours_phrase(first_start, first_end if doc.get("end") else None, lang)
+    last = from_epoch(last_ts, tz).date() if last_ts is not None else None
+    repeats = recurrence_phrase(doc, lang, last=last, hours=hours)
+    dates = []
+    for start_ts, end_ts in times:
+        start = from_epoch(start_ts, tz)
+        if all_day:
+            shown = date_phrase(start.date(), None, all_day=True, lang=lang)
+        else:
+            end = from_epoch(end_ts, tz).replace(tzinfo=None) if doc.get("end") else None
+            shown = date_phrase(start.replace(tzinfo=None), end, all_day=False, lang=lang)
+        dates.append({"datetime": _iso(start_ts, doc["timezone"], all_day), "text": shown})
+    return {"repeats": repeats[:1].upper() + repeats[1:], "dates": dates}
+
+
+def _naive(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
 def event_page_view(
     event: StoredEvent,
     times: tuple[tuple[int, int], ...],
@@ -266,8 +341,13 @@ def event_page_view(
     *,
     lang: str,
     brand: Brand,
+    last_ts: int | None = None,
+    ahead: tuple[tuple[int, int], ...] = (),
+    more: bool = False,
 ) -> dict[str, Any]:
-    """Everything the public event page shows."""
+    """Everything the public event page shows. ``times`` are the next dates the date phrase
+    names, ``ahead`` every upcoming date the page lists, ``last_ts`` the start of a series'
+    true last occurrence (``None`` without end) and ``more`` whether dates follow ``ahead``."""
     doc = event.document
     default = brand.default_language
     title, title_lang = _text(doc["title"], lang, default)
@@ -288,6 +368,7 @@ def event_page_view(
         else None
     )
     status = doc["status"]
+    note, note_lang = _text(doc.get("status_note"), lang, default)
     partners = [{"name": p["name"], "url": p.get("url")} for p in doc.get("partners") or []]
     return {
         "title": title,
@@ -302,11 +383,16 @@ def event_page_view(
             lang=lang,
             default_timezone=brand.default_timezone,
             more_until_ts=more_until_ts,
+            more=more_until_ts is None and len(ahead) > len(times),
         ),
+        **_series(doc, ahead, last_ts, lang),
+        "more_dates": more,
         "datetime": _iso(start_ts, doc["timezone"], doc["all_day"]),
         "status": status,
         "status_label": status_label(status, lang) if status != "scheduled" else "",
         "status_notice": STATUS_NOTICE.get(lang, STATUS_NOTICE["en"]).get(status, ""),
+        "status_note": note,
+        "status_note_lang": note_lang,
         "category": CATEGORIES[doc["category"]].get(lang, CATEGORIES[doc["category"]]["en"]),
         "place": place_lines(doc) if doc["attendance_mode"] != "online" else [],
         "online_url": doc.get("online_url") if doc["attendance_mode"] != "in_person" else None,
@@ -325,7 +411,9 @@ def event_page_view(
         # another site (the visitor follows the link if they wish).
         "image": image_view if image_view and _ours(image_view["url"], brand) else None,
         "image_link": image_view if image_view and not _ours(image_view["url"], brand) else None,
-        "calendar": calendar_links(event, start_ts, end_ts, lang=lang, brand=brand),
+        "calendar": calendar_links(
+            event, start_ts, end_ts, lang=lang, brand=brand, last_ts=last_ts
+        ),
         "jsonld": jsonld_script(event_jsonld(event, start_ts, end_ts, lang=lang, brand=brand)),
         "canonical": f"{brand.base_url}/events/{event.slug}",
         "tags": doc.get("tags") or [],

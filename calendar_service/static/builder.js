@@ -20,12 +20,14 @@
     const attrs = { feed, limit: value("limit"), lang: value("lang"), layout: value("layout") };
     if (value("category")) attrs.category = value("category");
     if (value("tag")) attrs.tag = value("tag").toLowerCase();
-    if (value("theme") && value("theme") !== "auto") attrs.theme = value("theme");
+    if (value("theme") && value("theme") !== "light") attrs.theme = value("theme");
+    const once = data.getAll("once").includes("1");
 
     for (const name of ["feed", "limit", "lang", "layout", "category", "tag", "theme"]) {
       if (attrs[name]) widget.setAttribute(name, attrs[name]);
       else widget.removeAttribute(name);
     }
+    widget.toggleAttribute("once", once);
     widget.style.setProperty("--calendar-accent", accent);
 
     const params = new URLSearchParams({ limit: attrs.limit, lang: attrs.lang, layout: attrs.layout });
@@ -33,10 +35,12 @@
     if (attrs.tag) params.set("tag", attrs.tag);
     if (accent.toLowerCase() !== defaultAccent) params.set("accent", accent.slice(1).toLowerCase());
     if (attrs.theme) params.set("theme", attrs.theme);
+    if (once) params.set("once", "1");
     const path = `/embed/${encodeURIComponent(feed)}?${params}`;
     if (frame.getAttribute("src") !== path) frame.setAttribute("src", path);
 
-    const shown = Object.entries(attrs).map(([k, v]) => `${k}="${quote(v)}"`).join(" ");
+    const shown = Object.entries(attrs).map(([k, v]) => `${k}="${quote(v)}"`).join(" ") +
+      (once ? " once" : "");
     const style = accent.toLowerCase() !== defaultAccent ? ` style="--calendar-accent: ${accent}"` : "";
     widgetCode.value = `<script src="${base}/widget.js" defer></script>\n` +
       `<calendar-events ${shown}${style}></calendar-events>`;

@@ -4,9 +4,11 @@
  *   <script src="//HOST/widget.js" defer></script>
  *   <calendar-events feed="agenda" limit="5" lang="fr"></calendar-events>
  *
- * Attributes: feed, category, tag, limit (1-50), lang (fr|en), layout (list|compact|cards),
- * heading (text; "" hides it), heading-level (2-6), theme (auto|light|dark) and origin (the
- * service's address, needed only when this file is served from another host).
+ * Attributes: feed, category, tag, limit (1-50: the next N events, however far ahead),
+ * horizon (how many days ahead to look, 1-800, default 365), once (each series once, at its
+ * next date), lang (fr|en), layout (list|compact|cards), heading (text; "" hides it),
+ * heading-level (2-6), theme (light, the default; dark; auto follows the visitor's system) and
+ * origin (the service's address, needed only when this file is served from another host).
  * Theming: --calendar-accent, --calendar-font, --calendar-radius, --calendar-bg,
  * --calendar-fg, --calendar-muted, --calendar-border, set on the element by the host page.
  *
@@ -78,7 +80,7 @@
 --_muted:var(--calendar-muted,#595660);--_line:var(--calendar-border,#c9c5cf);
 --_accent:var(--calendar-accent,#a01f50);--_r:var(--calendar-radius,8px);color-scheme:light}
 :host([hidden]){display:none}
-@media (prefers-color-scheme:dark){:host(:not([theme=light])){${DARK}}}
+@media (prefers-color-scheme:dark){:host([theme=auto]){${DARK}}}
 :host([theme=dark]){${DARK}}
 .w{font-family:var(--calendar-font,system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
 color:var(--_fg);background:var(--_bg);border-radius:var(--_r);padding:1em;line-height:1.4}
@@ -98,6 +100,7 @@ a:hover{text-decoration-thickness:.15em}
 .cancelled .t a{text-decoration-line:line-through}
 a:focus-visible,button:focus-visible{outline:3px solid var(--_accent);outline-offset:2px;
 border-radius:2px}
+.n{font-style:italic}
 .st{display:inline-block;margin-inline-start:.4em;padding:0 .4em;font-size:.75em;
 font-weight:600;vertical-align:.15em;border:1px solid;border-radius:var(--_r);white-space:nowrap}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);
@@ -198,6 +201,7 @@ gap:1em}
     static get observedAttributes() {
       return [
         "feed", "category", "tag", "limit", "lang", "layout", "origin", "heading", "heading-level",
+        "once", "horizon",
       ];
     }
 
@@ -300,6 +304,8 @@ gap:1em}
       this._subLink.href = withLang(`${base}/feeds/${encodeURIComponent(feed)}.ics`, lang);
 
       const query = new URLSearchParams({ feed, limit: String(this._limit()), lang });
+      query.set("to", this._until());
+      if (this.hasAttribute("once") && this.getAttribute("once") !== "false") query.set("once", "1");
       for (const name of ["category", "tag"]) {
         const value = this.getAttribute(name);
         if (value) query.set(name, value);
@@ -307,6 +313,16 @@ gap:1em}
       const url = base + "/api/occurrences?" + query;
       if (url === this._url && this._items) return this._render(this._items);
       this._fetch(url);
+    }
+
+    // The last day to look at: "horizon" days from today (local date), 365 unless told.
+    _until() {
+      const n = parseInt(this.getAttribute("horizon"), 10);
+      const days = n >= 1 ? Math.min(800, n) : 365;
+      const day = new Date();
+      day.setDate(day.getDate() + days);
+      const pad = (v) => String(v).padStart(2, "0");
+      return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
     }
 
     _limit() {
@@ -382,7 +398,9 @@ gap:1em}
         li.append(h, time);
         const where = place(item, t);
         if (where) li.append(el("p", "p", where));
-        const ics = safeUrl(links.ics, this._url);
+        const note = pick(item.status_note, lang);
+        if (note) li.append(el("p", "n", note));
+        const ics = item.status === "cancelled" ? null : safeUrl(links.ics, this._url);
         if (ics) {
           const add = el("a", "", t.add);
           add.href = withLang(ics, lang);

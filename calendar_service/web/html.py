@@ -4,6 +4,7 @@ page template, and the upcoming occurrences that pages list."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
@@ -12,7 +13,6 @@ from calendar_service.dates import epoch, utc_now
 from calendar_service.db.listings import (
     EventFilter,
     StoredOccurrence,
-    first_occurrences,
     list_occurrences,
 )
 from calendar_service.settings import Settings
@@ -43,7 +43,8 @@ SITE_WORDS: dict[str, dict[str, str]] = {
     "fr": {
         "skip": "Aller au contenu",
         "nav": "Navigation principale",
-        "home": "Agenda",
+        "home": "Accueil",
+        "agenda": "Agenda",
         "embed": "Intégrer l'agenda",
         "newsletter": "Newsletter",
         "propose": "Proposer un événement",
@@ -53,7 +54,8 @@ SITE_WORDS: dict[str, dict[str, str]] = {
     "en": {
         "skip": "Skip to content",
         "nav": "Main navigation",
-        "home": "Calendar",
+        "home": "Home",
+        "agenda": "Calendar",
         "embed": "Embed the calendar",
         "newsletter": "Newsletter",
         "propose": "Propose an event",
@@ -82,31 +84,46 @@ def render_page(
     settings: Settings = state.settings
     ui = context.get("ui") or ui_language(None, settings)
     other = next((code for code in ("fr", "en") if code != ui), "fr")
+    # The same page in the other language keeps what the query asked (an agenda's filters).
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
+    if other != settings.default_language:
+        kept.append(("lang", other))
     shared = {
         "ui": ui,
         "site": SITE_WORDS[ui],
         "organisation": settings.organisation_name,
         "path": request.url.path,
         "other_lang": other,
+        "other_lang_url": request.url.path + ("?" + urlencode(kept) if kept else ""),
+        "lang_query": "?lang=" + ui if ui != settings.default_language else "",
     }
     html = state.templates.html.get_template(template).render({**shared, **context})
     return HTMLResponse(html, status_code=status, headers=headers or PAGE_HEADERS)
 
 
 async def upcoming(
-    request: Request, *, flt: EventFilter, limit: int, days: int = 90, distinct: bool = False
+    request: Request,
+    *,
+    flt: EventFilter,
+    limit: int,
+    days: int | None = None,
+    distinct: bool = False,
 ) -> list[StoredOccurrence]:
-    """The next ``limit`` occurrences from now within ``days``; with ``distinct``, each event
-    once, at its next occurrence."""
+    """The next ``limit`` occurrences from now, however far they are, within ``days``
+    (``CALENDAR_LOOKAHEAD_DAYS`` unless told); with ``distinct``, each event once, at its next
+    occurrence. The query reads the first ``limit`` by start: a long window costs no more."""
     state = request.app.state
     settings: Settings = state.settings
+    days = settings.lookahead_days if days is None else days
     now = epoch(utc_now())
-    window = {"from_ts": now, "to_ts": now + days * 86_400}
-    if distinct:
-        return await first_occurrences(
-            state.storage, flt=flt, limit=limit, cap=settings.max_occurrences, **window
-        )
     found, _ = await list_occurrences(
-        state.storage, flt=flt, limit=limit, cursor=None, cap=settings.max_occurrences, **window
+        state.storage,
+        flt=flt,
+        from_ts=now,
+        to_ts=now + days * 86_400,
+        limit=limit,
+        cursor=None,
+        cap=settings.max_occurrences,
+        once=distinct,
     )
     return found

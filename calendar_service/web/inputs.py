@@ -119,6 +119,18 @@ class QueryReader:
                 self.fail(name, f"unknown value {value!r}; expected one of {', '.join(allowed)}")
         return values
 
+    def boolean(self, name: str) -> bool:
+        """``name=true`` (or 1, yes, on; and ``name`` alone); false for false, 0, no, off."""
+        raw = self.params.get(name)
+        if raw is None:
+            return False
+        value = raw.strip().lower()
+        if value in ("", "1", "true", "yes", "on"):
+            return True
+        if value not in ("0", "false", "no", "off"):
+            self.fail(name, "must be true or false")
+        return False
+
     def integer(self, name: str, *, default: int, lo: int, hi: int) -> int:
         raw = self.params.get(name)
         if raw is None or raw == "":

@@ -29,6 +29,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -164,7 +165,9 @@ class Service:
         return fetch(f"{self.url}{path}{query}")
 
     def occurrences(self, **params: Any) -> list[dict[str, Any]]:
-        """``GET /api/occurrences`` with ``params``: the items, as the widget should show them."""
+        """``GET /api/occurrences`` with ``params``: the items, as the widget should show them
+        (looking a year ahead, as the widget and the embed do, unless ``to`` is given)."""
+        params.setdefault("to", (date.today() + timedelta(days=365)).isoformat())
         response = self.get("/api/occurrences", **params)
         assert response.status == 200, response.text
         items: list[dict[str, Any]] = response.json()["items"]
@@ -221,6 +224,30 @@ def _extra_events(today: date) -> dict[str, dict[str, Any]]:
             "price": "Gratuit",
             "status": "cancelled",
             "state": "published",
+        },
+        # An association whose next events are four to eleven months away (tag "lointain"):
+        # a weekly drop-in session first, then five evenings.
+        "far-weekly": {
+            "title": {"fr": "Permanence d'été", "en": "Summer drop-in"},
+            "category": "permanence",
+            "tags": ["lointain"],
+            "start": at(122, 14),
+            "end": at(122, 17),
+            "recurrence": {"rrule": "FREQ=WEEKLY;COUNT=30"},
+            "location": {"name": "Local associatif", "city": "Saint-Denis"},
+            "state": "published",
+        },
+        **{
+            f"far-{n}": {
+                "title": {"fr": f"Soirée lointaine {n}", "en": f"Far evening {n}"},
+                "category": "rencontre",
+                "tags": ["lointain"],
+                "start": at(days, 19),
+                "end": at(days, 23),
+                "location": {"name": "Salle des fêtes", "city": "Montreuil"},
+                "state": "published",
+            }
+            for n, days in enumerate((125, 170, 220, 280, 330))
         },
         # Far ahead, out of the widget's first pages: its image is an address elsewhere.
         "illustrated": {
@@ -327,27 +354,35 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CALENDAR_")}
     environment.update({f"CALENDAR_{k.upper()}": v for k, v in values.items()})
     log = folder / "server.log"
-    command = [sys.executable, "-m", "calendar_service", "serve", "--host", "127.0.0.1"]
+    with serving(port, cwd=folder, environment=environment, log=log, host="127.0.0.1"):
+        yield Service(url=url, events=events, log=log, database_url=values["database_url"])
+
+
+@contextmanager
+def serving(
+    port: int, *, cwd: Path, environment: dict[str, str], log: Path, host: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``calendar-service serve --port port`` run from ``cwd``, its output in ``log``, until
+    ``/healthz`` answers; stopped (SIGTERM, then SIGKILL) on leaving."""
+    command = [sys.executable, "-m", "calendar_service", "serve", "--port", str(port)]
+    if host:
+        command += ["--host", host]
     with log.open("wb") as output:
         process = subprocess.Popen(
-            [*command, "--port", str(port)],
-            cwd=folder,
-            env=environment,
-            stdout=output,
-            stderr=subprocess.STDOUT,
+            command, cwd=cwd, env=environment, stdout=output, stderr=subprocess.STDOUT
         )
     try:
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
-                if fetch(f"{url}/healthz").status == 200:
+                if fetch(f"http://127.0.0.1:{port}/healthz").status == 200:
                     break
             except OSError:
                 pass
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"the service did not start:\n{log.read_text()[-3000:]}")
             time.sleep(0.1)
-        yield Service(url=url, events=events, log=log, database_url=values["database_url"])
+        yield process
     finally:
         process.terminate()
         try:
@@ -560,7 +595,8 @@ MARKUP_CHECK = """() => {
     for (const node of root.querySelectorAll("*")) {
       const tag = node.localName;
       for (const { name, value } of node.attributes) {
-        if (name.startsWith("on")) problems.push(`${where}: <${tag} ${name}=${value}>`);
+        const handler = name.startsWith("on") && name !== "once";
+        if (handler) problems.push(`${where}: <${tag} ${name}=${value}>`);
         const url = ["href", "src", "action", "formaction", "xlink:href"].includes(name);
         if ((url && /^\\s*(javascript|vbscript):/i.test(value))
             || (name === "href" && /^\\s*data:/i.test(value))) {

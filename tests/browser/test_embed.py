@@ -3,6 +3,7 @@ and the embed builder ``/embed``."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -137,7 +138,9 @@ def test_embed_layouts_and_languages_are_accessible(
     visit = browse(f"{service.url}/embed/agenda?limit=25&lang={lang}&layout={layout}")
     screenshot(visit.page, f"embed-{layout}-{lang}")
     content = visit.eval(READ_LINKS)
-    expected = service.occurrences(feed="agenda", limit=25, lang=lang)
+    # The embed looks a year ahead (CALENDAR_LOOKAHEAD_DAYS); the API, 90 days unless told.
+    horizon = (date.today() + timedelta(days=365)).isoformat()
+    expected = service.occurrences(feed="agenda", limit=25, lang=lang, to=horizon)
     assert_lists(content, expected)
     assert content["lang"] == lang
     marks = {"fr": ("Annulé", "Reporté"), "en": ("Cancelled", "Postponed")}[lang]

@@ -38,6 +38,7 @@ LOCALIZED_PATHS: tuple[tuple[str, ...], ...] = (
     ("summary",),
     ("description",),
     ("price",),
+    ("status_note",),
     ("image", "alt"),
     ("accessibility", "note"),
     ("audience", "note"),
@@ -177,6 +178,7 @@ async def list_occurrences(request: Request) -> Response:
     _check_window(reader, listings.EventFilter(from_ts=from_ts, to_ts=to_ts), settings)
     if flt.updated_since_us is not None:
         reader.fail("updated_since", "use updated_since with /api/events")
+    once = reader.boolean("once")
     reader.check()
     flt.from_ts = flt.to_ts = None
     found, next_cursor = await listings.list_occurrences(
@@ -187,6 +189,7 @@ async def list_occurrences(request: Request) -> Response:
         limit=limit,
         cursor=cursor,
         cap=settings.max_occurrences,
+        once=once,
     )
     items = render_each(
         found,

@@ -51,7 +51,11 @@ FILTERS = [
         {"type": "string", "examples": list(CATEGORIES)},
     ),
     _param("tag", "One or more tags; an event matches any of them."),
-    _param("q", "Words that must all appear in the text (accents and case ignored)."),
+    _param(
+        "q",
+        "Words that must all begin a word of the text (titles, summaries, places, organisers, "
+        "descriptions; every language; accents and case ignored).",
+    ),
     _param("status", "One or more statuses.", {"type": "string", "examples": list(STATUSES)}),
     _param("state", "draft, published (default) or pending; other than published needs a token."),
     _param("feed", "Only the events of this named feed (see /api/feeds)."),
@@ -282,7 +286,14 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "List dated occurrences in a window, recurrences expanded",
                 "description": "Default window: now to 90 days ahead.",
-                "parameters": FILTERS,
+                "parameters": [
+                    *FILTERS,
+                    _param(
+                        "once",
+                        "true: each series once, at its first occurrence in the window.",
+                        {"type": "boolean"},
+                    ),
+                ],
                 "responses": {
                     "200": _json("A page of occurrences.", _ref("OccurrencePage")),
                     **ERRORS_READ,

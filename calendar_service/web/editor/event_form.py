@@ -24,6 +24,7 @@ LOCALIZED = (
     "summary",
     "description",
     "price",
+    "status_note",
     "image.alt",
     "accessibility.note",
     "audience.note",

@@ -141,6 +141,10 @@ WORDS: dict[str, dict[str, str]] = {
         "image_height": "Hauteur (pixels)",
         "publication": "Statut et publication",
         "status_help": "Un événement annulé ou reporté reste visible, avec la mention.",
+        "status_note": "Précision sur le statut",
+        "status_note_help": "Facultatif, montré à côté de la mention et dans les agendas "
+        "abonnés : par exemple « Reporté en raison des grèves, nouvelle date à venir ».",
+        "confirm_note_keep": "Laissez vide pour n'en mettre aucune.",
         "state_help": "Un brouillon n'apparaît nulle part en public.",
         "slug": "Adresse courte",
         "slug_help": "Dans l'adresse de la page : /events/… ; laissée vide, elle est faite "
@@ -341,6 +345,10 @@ WORDS: dict[str, dict[str, str]] = {
         "image_height": "Height (pixels)",
         "publication": "Status and publication",
         "status_help": "A cancelled or postponed event stays visible, with a notice.",
+        "status_note": "Note on the status",
+        "status_note_help": "Optional, shown beside the notice and in subscribed calendars: "
+        "for example “Postponed because of the strikes; new date to come”.",
+        "confirm_note_keep": "Leave it empty for none.",
         "state_help": "A draft appears nowhere in public.",
         "slug": "Short address",
         "slug_help": "In the page's address: /events/…; left empty, it is made from the title.",

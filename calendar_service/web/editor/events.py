@@ -38,7 +38,7 @@ from calendar_service.errors import (
 )
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
-from calendar_service.phrases import date_phrase
+from calendar_service.phrases import date_phrase, inner_quotes
 from calendar_service.recurrence_text import WEEKDAYS, recurrence_phrase, weekday_name
 from calendar_service.render.ical import RenderContext, render_vevent
 from calendar_service.render.newsletter import when_phrase
@@ -96,6 +96,8 @@ ACTIONS: dict[str, dict[str, str]] = {
     "restore": {"status": "scheduled"},
     "delete": {},
 }
+# The actions whose confirmation asks for a note on the status (why, what next).
+NOTED_ACTIONS = ("cancel", "postpone", "restore")
 COMMON_ZONES = (
     "Europe/Paris",
     "Indian/Mayotte",
@@ -527,6 +529,19 @@ async def confirm_action(request: Request) -> Response:
         raise NotFound(f"no action {action!r} for this event")
     w = WORDS[ui]
     label = w[f"action_{action}"]
+    notes = []
+    if action in NOTED_ACTIONS:
+        # Cancelling or postponing proposes the note already written; restoring starts empty.
+        current = event.document.get("status_note") or {} if action != "restore" else {}
+        names = LANGUAGE_LABELS[ui]
+        notes = [
+            (
+                code,
+                w["in_language"].format(label=w["status_note"], language=names.get(code, code)),
+                current.get(code, ""),
+            )
+            for code in settings.languages
+        ]
     return render_editor(
         request,
         "pages/editor_confirm.html",
@@ -537,11 +552,12 @@ async def confirm_action(request: Request) -> Response:
             "event": event,
             "action": action,
             "heading": w["confirm_title"].format(
-                action=label, title=_title(event, ui, settings.default_language)
+                action=label, title=inner_quotes(_title(event, ui, settings.default_language), ui)
             ),
             "explanation": w[f"confirm_{action}"],
             "yes": w["confirm_yes"].format(action=label.lower() if ui == "fr" else label),
             "version": event.etag_version,
+            "notes": notes,
         },
     )
 
@@ -568,10 +584,18 @@ async def do_action(request: Request) -> Response:
             return RedirectResponse(
                 with_lang("/editor/events?done=delete", lang_query), status_code=303
             )
+        changes: dict[str, Any] = dict(ACTIONS[action])
+        if action in NOTED_ACTIONS:
+            settings: Settings = request.app.state.settings
+            # A merge patch: an empty field removes that language's note.
+            changes["status_note"] = {
+                code: str(form.get(f"status_note.{code}") or "").strip() or None
+                for code in settings.languages
+            }
         await editing.change_event(
             request.app.state,
             key=str(event.id),
-            changes=ACTIONS[action],
+            changes=changes,
             actor=_actor(user),
             expected_version=form.get("version") or None,
         )

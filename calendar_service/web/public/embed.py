@@ -35,7 +35,7 @@ addEventListener("message", (e) => {
     if (f.contentWindow === e.source) f.style.height = e.data.height + "px";
 });
 </script>"""
-THEMES = ("auto", "light", "dark")
+THEMES = ("light", "dark", "auto")
 DEFAULT_ACCENT = "a01f50"
 HEX = re.compile(r"^[0-9a-fA-F]{6}$")
 
@@ -62,7 +62,9 @@ WORDS: dict[str, dict[str, str]] = {
         "limit": "Nombre d'événements",
         "accent": "Couleur d'accent",
         "theme": "Thème",
-        "theme_auto": "Celui du visiteur",
+        "theme_auto": "Celui du système du visiteur",
+        "once": "Chaque série une seule fois",
+        "once_help": "Une permanence hebdomadaire n'occupe qu'une place, à sa prochaine date.",
         "theme_light": "Clair",
         "theme_dark": "Sombre",
         "update_preview": "Mettre à jour l'aperçu",
@@ -103,7 +105,9 @@ WORDS: dict[str, dict[str, str]] = {
         "limit": "Number of events",
         "accent": "Accent colour",
         "theme": "Theme",
-        "theme_auto": "The visitor's",
+        "theme_auto": "The visitor's system's",
+        "once": "Each series once",
+        "once_help": "A weekly drop-in session takes one place, at its next date.",
         "theme_light": "Light",
         "theme_dark": "Dark",
         "update_preview": "Update the preview",
@@ -164,8 +168,18 @@ class EmbedChoices:
         self.limit = min(max(int(limit), 1), 50) if is_number(limit) and len(limit) < 6 else 5
         layout = params.get("layout") or "list"
         self.layout = layout if layout in LAYOUTS else "list"
-        theme = params.get("theme") or "auto"
-        self.theme = theme if theme in THEMES else "auto"
+        # Light unless the host asks: a dark box on a light partner site, for every visitor
+        # whose system is dark, is worse than a light one on a dark site.
+        theme = params.get("theme") or "light"
+        self.theme = theme if theme in THEMES else "light"
+        # Each series once (at its next date): the builder's default; the iframe's URL says it.
+        self.once = "once" in params and params.getlist("once")[-1] in ("1", "true", "on", "")
+        horizon = params.get("horizon") or ""
+        self.horizon = (
+            min(max(int(horizon), 1), settings.max_window_days)
+            if is_number(horizon) and len(horizon) < 6
+            else settings.lookahead_days
+        )
         accent = (params.get("accent") or DEFAULT_ACCENT).removeprefix("#")
         self.accent = accent.lower() if HEX.match(accent) else DEFAULT_ACCENT
         category = params.get("category") or ""
@@ -188,7 +202,8 @@ class EmbedChoices:
             **({"category": self.category} if self.category else {}),
             **({"tag": self.tag} if self.tag else {}),
             **({"accent": self.accent} if self.accent != DEFAULT_ACCENT else {}),
-            **({"theme": self.theme} if self.theme != "auto" else {}),
+            **({"theme": self.theme} if self.theme != "light" else {}),
+            **({"once": "1"} if self.once else {}),
             **extra,
         }
         return urlencode(values)
@@ -200,7 +215,13 @@ async def embed(request: Request) -> Response:
     settings: Settings = state.settings
     feed = named_feed(request, "feed")
     choices = EmbedChoices(request, settings)
-    found = await upcoming(request, flt=choices.narrow(feed_filter(feed)), limit=choices.limit)
+    found = await upcoming(
+        request,
+        flt=choices.narrow(feed_filter(feed)),
+        limit=choices.limit,
+        days=choices.horizon,
+        distinct=choices.once,
+    )
     brand = state.templates.brand
     items = render_each(
         found,
@@ -255,6 +276,8 @@ async def builder(request: Request) -> Response:
     settings: Settings = state.settings
     feeds: dict[str, FeedDefinition] = state.feeds
     choices = EmbedChoices(request, settings)
+    if "once" not in request.query_params:
+        choices.once = True  # suggested: a weekly drop-in session takes one place, not four
     slug = request.query_params.get("feed") or next(iter(feeds), "agenda")
     if slug not in feeds:
         slug = next(iter(feeds), "agenda")
@@ -266,9 +289,11 @@ async def builder(request: Request) -> Response:
         "layout": choices.layout,
         **({"category": choices.category} if choices.category else {}),
         **({"tag": choices.tag} if choices.tag else {}),
-        **({"theme": choices.theme} if choices.theme != "auto" else {}),
+        **({"theme": choices.theme} if choices.theme != "light" else {}),
     }
     shown = " ".join(f'{k}="{escape(v)}"' for k, v in attributes.items())
+    if choices.once:
+        shown += " once"
     style = (
         f' style="--calendar-accent: #{choices.accent}"' if choices.accent != DEFAULT_ACCENT else ""
     )
@@ -299,6 +324,7 @@ async def builder(request: Request) -> Response:
             **attributes,
             "accent": choices.accent,
             "theme": choices.theme,
+            "once": choices.once,
             "category": choices.category,
             "tag": choices.tag,
         },

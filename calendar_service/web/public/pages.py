@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import hashlib
 from datetime import UTC, datetime
+from importlib import resources
 from typing import Any
 
 from markupsafe import Markup
@@ -13,9 +16,9 @@ from starlette.routing import Route
 
 from calendar_service.cache import Rendered
 from calendar_service.dates import utc_now, zone
-from calendar_service.db.events import StoredEvent
+from calendar_service.db.events import StoredEvent, last_occurrence_start
 from calendar_service.db.listings import EventFilter
-from calendar_service.digests import BLOCK_DAYS, upcoming_times
+from calendar_service.digests import upcoming_times
 from calendar_service.feedspec import FeedDefinition
 from calendar_service.phrases import MAX_LISTED_DATES
 from calendar_service.render.emailhtml import rewrite
@@ -27,6 +30,8 @@ from calendar_service.web.html import render_page, ui_language, upcoming
 from calendar_service.web.inputs import QueryReader, public_event
 from calendar_service.web.public.feeds import feed_links
 
+# An event page lists a series' upcoming dates up to this many (the .ics has them all).
+PAGE_DATES = 60
 HOME_EVENTS = 12
 
 WORDS: dict[str, dict[str, str]] = {
@@ -60,6 +65,11 @@ WORDS: dict[str, dict[str, str]] = {
         "category": "Catégorie",
         "organised": "Organisation",
         "see_image": "Voir l'illustration (sur un autre site)",
+        "repeats": "Se répète",
+        "dates": "Prochaines dates",
+        "more_dates": "D'autres dates suivent : le fichier agenda (.ics) les contient toutes.",
+        "outlook_once": "Outlook n'ajoute que la prochaine date : pour toute la série, "
+        "ajoutez le fichier agenda (.ics).",
     },
     "en": {
         "upcoming": "Upcoming events",
@@ -91,6 +101,11 @@ WORDS: dict[str, dict[str, str]] = {
         "category": "Category",
         "organised": "Organisers",
         "see_image": "See the picture (on another site)",
+        "repeats": "Repeats",
+        "dates": "Upcoming dates",
+        "more_dates": "More dates follow: the calendar file (.ics) holds them all.",
+        "outlook_once": "Outlook adds the next date only: for the whole series, add the "
+        "calendar file (.ics).",
     },
 }
 
@@ -154,18 +169,34 @@ async def event_page(request: Request) -> Response:
     async def build(version: int) -> Rendered:
         # Looked up inside the build: a warm request touches no database.
         event = await public_event(state.storage, key)
+        last = await last_occurrence_start(state.storage, event_id=event.id)
         # Rendered in a thread: Markdown and dates cost CPU, not the event loop.
-        return await asyncio.to_thread(render, event, version)
+        return await asyncio.to_thread(render, event, last, version)
 
-    def render(event: StoredEvent, version: int) -> Rendered:
-        times, more = upcoming_times(
+    def render(event: StoredEvent, last: int | None, version: int) -> Rendered:
+        # Every upcoming date within the lookahead, up to PAGE_DATES, listed on the page.
+        ahead, beyond = upcoming_times(
             event,
             now=utc_now(),
-            days=BLOCK_DAYS,
+            days=settings.lookahead_days,
             cap=settings.max_occurrences,
-            listed=MAX_LISTED_DATES,
+            listed=PAGE_DATES,
         )
-        view = event_page_view(event, times, more, lang=lang, brand=state.templates.brand)
+        times = ahead[:MAX_LISTED_DATES]
+        more_until = None
+        if len(ahead) > len(times) or beyond is not None:
+            more_until = last  # the true last date of a series with an end
+        view = event_page_view(
+            event,
+            times,
+            more_until,
+            lang=lang,
+            brand=state.templates.brand,
+            last_ts=last,
+            ahead=ahead,
+            # Dates follow the listed ones: past the list, or a series without end.
+            more=beyond is not None or (last is None and bool(event.document.get("recurrence"))),
+        )
         # Sanitised already (nh3); written out again for French typography and inert merge tags.
         view["description_html"] = Markup(
             rewrite(view["description_html"], view["description_lang"])
@@ -198,7 +229,23 @@ async def event_page(request: Request) -> Response:
     return await cached_response(request, entry)
 
 
+@functools.cache
+def _favicon() -> tuple[bytes, str]:
+    body = (resources.files("calendar_service") / "static" / "favicon.ico").read_bytes()
+    return body, f'"{hashlib.sha256(body).hexdigest()[:20]}"'
+
+
+async def favicon(request: Request) -> Response:
+    """``GET /favicon.ico``, which browsers and feed readers ask for whatever the page says."""
+    body, etag = _favicon()
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=604800"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(body, headers=headers, media_type="image/x-icon")
+
+
 routes = [
     Route("/", home, methods=["GET"]),
+    Route("/favicon.ico", favicon, methods=["GET"]),
     Route("/events/{key}", event_page, methods=["GET"]),
 ]

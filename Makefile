@@ -35,11 +35,12 @@ check: $(STAMP)  ## lint and type-check
 	$(BIN)/ruff format --check calendar_service tests benchmarks
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## API and editor list (1,000 vs 100,000 events), feed and newsletter (need wrk), topology (wrk, nginx)
+bench: $(STAMP)  ## API, editor list and agenda (1,000 vs 100,000 events), feed and newsletter (need wrk), topology (wrk, nginx)
 	$(BIN)/python benchmarks/bench_api.py
 	$(BIN)/python benchmarks/bench_feeds.py --databases sqlite,postgresql
 	$(BIN)/python benchmarks/bench_newsletter.py --databases sqlite,postgresql
 	$(BIN)/python benchmarks/bench_editor.py
+	$(BIN)/python benchmarks/bench_agenda.py
 	$(BIN)/python benchmarks/bench_topology.py
 
 clean:

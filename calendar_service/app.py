@@ -40,7 +40,15 @@ from calendar_service.web.editor import events as editor_events
 from calendar_service.web.editor import moderation as editor_proposals
 from calendar_service.web.editor import signin as editor_auth
 from calendar_service.web.html import render_page, ui_language
-from calendar_service.web.public import embed, newsletter, pages, preview, proposer, syndication
+from calendar_service.web.public import (
+    agenda,
+    embed,
+    newsletter,
+    pages,
+    preview,
+    proposer,
+    syndication,
+)
 from calendar_service.web.public import feeds as feeds_web
 from calendar_service.web.telemetry import ObservedStarlette
 
@@ -169,6 +177,7 @@ def create_app(settings: Settings) -> Starlette:
             *health.routes,
             *embed.routes,
             *pages.routes,
+            *agenda.routes,
             *editor_auth.routes,
             *editor_events.routes,
             *editor_proposals.routes,
@@ -195,6 +204,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.templates = NewsletterTemplates(Brand.from_settings(settings), settings.templates_dir)
     app.state.blocks = BlockCache(settings.block_cache_bytes)
     app.state.widget = embed.Widget()
+    app.state.agenda_cities = {}  # the agenda form's cities, at one content version
     return app
 
 

@@ -18,8 +18,27 @@ from calendar_service.dates import utc_now, zone
 from calendar_service.settings import Settings
 
 # What the cache may hold: calendar files, RSS and JSON feeds, newsletter blocks and digests,
-# and the public page of each event.
+# the public page of each event and the agenda's pages.
 _FEED_FILTERS = ("lang", "category", "status", "tag", "q")
+# What an agenda page reads (web/public/agenda.py).
+AGENDA_PARAMETERS = (
+    "lang",
+    "q",
+    "feed",
+    "category",
+    "tag",
+    "city",
+    "when",
+    "from",
+    "to",
+    "online",
+    "free",
+    "accessible",
+    "dates",
+    "period",
+    "after",
+    "page",
+)
 # Each cached path, with the query parameters its answer depends on: only those make its key,
 # so ``?cb=123`` (or any parameter the service does not read) cannot make a new entry.
 CACHED_PATHS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
@@ -27,6 +46,7 @@ CACHED_PATHS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"^/events/[^/.]+(?:\.ics)?$"), ("lang",)),
     (re.compile(r"^/newsletter/events/[^/]+\.(?:html|txt|md)$"), ("lang",)),
     (re.compile(r"^/newsletter/[^/]+\.(?:html|txt|md)$"), (*_FEED_FILTERS, "from", "to", "group")),
+    (re.compile(r"^/agenda(?:/\d{4}/\d{2})?$"), AGENDA_PARAMETERS),
 )
 # Parameters read as lists (``?tag=a&tag=b`` or ``?tag=a,b``); the others are read once (the
 # last value wins, as Starlette's ``QueryParams.get`` reads them).

@@ -183,7 +183,8 @@ def test_occurrence_window_is_capped(client) -> None:
     assert response.json()["errors"][0]["field"] == "to"
 
 
-def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, editor) -> None:
+def _weekly_and_three_in_may(client, editor):  # type: ignore[no-untyped-def]
+    """A weekly series from Thursday 1 April 2027 (12 dates) and three single events in May."""
     weekly = create(
         client,
         editor,
@@ -194,6 +195,11 @@ def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, edit
     singles = [
         create(client, editor, start=f"2027-05-{day:02d}T12:00:00", end=None) for day in (3, 10, 20)
     ]
+    return weekly, singles
+
+
+def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, editor) -> None:
+    weekly, singles = _weekly_and_three_in_may(client, editor)
     listed = _all_pages(
         client, "/api/events", {"from": "2027-05-01", "to": "2027-06-01", "limit": "1"}
     )
@@ -213,16 +219,7 @@ def test_window_lists_each_event_once_at_its_first_occurrence_in_it(client, edit
 
 
 def test_occurrences_once_give_each_series_one_place_page_after_page(client, editor) -> None:
-    weekly = create(
-        client,
-        editor,
-        start="2027-04-01T18:00:00",
-        end="2027-04-01T20:00:00",
-        recurrence={"rrule": "FREQ=WEEKLY;COUNT=12"},
-    )
-    singles = [
-        create(client, editor, start=f"2027-05-{day:02d}T12:00:00", end=None) for day in (3, 10, 20)
-    ]
+    weekly, singles = _weekly_and_three_in_may(client, editor)
     window = {"from": "2027-05-01", "to": "2027-06-01", "limit": "1"}
     every = _all_pages(client, "/api/occurrences", window)
     assert [o["event_id"] for o in every].count(weekly["id"]) == 4  # 6, 13, 20 and 27 May

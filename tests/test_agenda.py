@@ -232,6 +232,9 @@ def test_the_past_is_an_archive_latest_first(site: TestClient, editor: dict[str,
     assert titles(doc) == ["Récemment (fr)", "Il y a longtemps (fr)"]
     assert all("Passé" in e.words() for e in doc.by_class("event"))
     assert titles(agenda(site, "period=past&q=longtemps")) == ["Il y a longtemps (fr)"]
+    # A made-up page cursor starts again from the first page, in both lists.
+    assert titles(agenda(site, "period=past&after=nonsense")) == titles(doc)
+    assert titles(agenda(site, "after=nonsense")) == ["Bientôt (fr)"]
 
 
 def test_month_grid(site: TestClient, editor: dict[str, str]) -> None:

@@ -291,9 +291,14 @@ async def _list_items(
     )
     about: dict[str, Any] = {"next_query": None, "previous_query": None, "count": None}
     if choices.past:
-        found, cursor = await queries.past_page(
-            storage, flt=flt, now_ts=now, cursor=choices.after or None, limit=PAGE
-        )
+        try:
+            found, cursor = await queries.past_page(
+                storage, flt=flt, now_ts=now, cursor=choices.after or None, limit=PAGE
+            )
+        except BadRequest:  # a cursor of another listing: start again
+            found, cursor = await queries.past_page(
+                storage, flt=flt, now_ts=now, cursor=None, limit=PAGE
+            )
         items = _items(found, {e.id: (e.start_ts, e.start_ts, 1) for e in found}, choices, brand)
         for item in items:
             item["past"] = True
@@ -327,19 +332,23 @@ async def _list_items(
         return items, about
     if to_ts <= from_ts:
         return [], about
-    try:
-        occurrences, cursor = await list_occurrences(
+
+    async def page(after: str | None) -> tuple[list[StoredOccurrence], str | None]:
+        return await list_occurrences(
             storage,
             flt=flt,
             from_ts=from_ts,
             to_ts=to_ts,
             limit=PAGE,
-            cursor=choices.after or None,
+            cursor=after,
             cap=settings.max_occurrences,
             once=not choices.all_dates,
         )
-    except BadRequest:
-        occurrences, cursor = [], None  # a cursor of another listing: start again
+
+    try:
+        occurrences, cursor = await page(choices.after or None)
+    except BadRequest:  # a cursor of another listing: start again
+        occurrences, cursor = await page(None)
     counts: dict[int, tuple[int, int, int]] = {}
     if not choices.all_dates:
         series = [o.event.id for o in occurrences if o.event.document.get("recurrence")]

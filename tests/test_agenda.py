@@ -213,6 +213,29 @@ def test_search_ignores_accents_and_case_in_both_languages_ranked(
     assert sorted(e["title"]["fr"] for e in found) == ["Ciné-débat", "Concert"]
 
 
+def test_the_search_follows_every_edit_and_deletion(
+    site: TestClient, editor: dict[str, str], admin: dict[str, str]
+) -> None:
+    """The index is kept in step by the database itself (triggers on SQLite, a generated column
+    on PostgreSQL), through every migration: an edit is found at once, by its new words only."""
+    kept = make(site, editor, 4, title=titled("Atelier d'écriture"))
+    gone = make(site, editor, 6, title=titled("Atelier de couture"))
+    assert titles(agenda(site, "q=atelier")) == [
+        "Atelier d'écriture (fr)",
+        "Atelier de couture (fr)",
+    ]
+    changed = site.patch(
+        f"/api/events/{kept['id']}", json={"title": titled("Chorale")}, headers=editor
+    )
+    assert changed.status_code == 200, changed.text
+    assert site.delete(f"/api/events/{gone['id']}", headers=admin).status_code == 204
+    assert titles(agenda(site, "q=atelier")) == []
+    assert titles(agenda(site, "q=chorale")) == ["Chorale (fr)"]
+    found = site.get("/api/events", params={"q": "chorale"}).json()["items"]
+    assert [e["id"] for e in found] == [kept["id"]]
+    assert site.get("/api/events", params={"q": "couture"}).json()["items"] == []
+
+
 @pytest.mark.parametrize("query", HOSTILE_QUERIES)
 def test_search_syntax_is_never_read_as_a_query_language(
     site: TestClient, editor: dict[str, str], query: str
@@ -235,6 +258,42 @@ def test_the_past_is_an_archive_latest_first(site: TestClient, editor: dict[str,
     # A made-up page cursor starts again from the first page, in both lists.
     assert titles(agenda(site, "period=past&after=nonsense")) == titles(doc)
     assert titles(agenda(site, "after=nonsense")) == ["Bientôt (fr)"]
+
+
+def test_the_archive_shows_a_past_series_at_its_last_date(
+    site: TestClient, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A weekly series that began 10 weeks ago and ended last week is more recent than a one-off
+    of a month ago: it is listed first, at its last date, as the last of its dates; the pages
+    follow one another by last date."""
+    from calendar_service.web.public import agenda as page
+
+    make(
+        site,
+        editor,
+        -70,
+        title=titled("Permanence"),
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=10"},
+    )  # the last on day -7
+    make(site, editor, -30, title=titled("Projection"))
+    make(site, editor, -50, title=titled("Concert"))
+    doc = agenda(site, "period=past")
+    assert titles(doc) == ["Permanence (fr)", "Projection (fr)", "Concert (fr)"]
+    [series] = [e for e in doc.by_class("event") if "Permanence" in e.words()]
+    [shown] = series.all("time")
+    assert shown.attrs["datetime"].startswith(day(-7).isoformat())
+    assert "la dernière de 10 dates" in series.words()
+    english = agenda(site, "period=past&lang=en")
+    assert any("the last of 10 dates" in e.words() for e in english.by_class("event"))
+    monkeypatch.setattr(page, "PAGE", 1)
+    seen = []
+    query: str | None = "period=past"
+    while query is not None:
+        doc = agenda(site, query)
+        seen.extend(titles(doc))
+        link = next_link(doc)
+        query = urlsplit(link).query if link else None
+    assert seen == ["Permanence (fr)", "Projection (fr)", "Concert (fr)"]
 
 
 def test_month_grid(site: TestClient, editor: dict[str, str]) -> None:

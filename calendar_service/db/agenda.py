@@ -74,28 +74,58 @@ async def search_page(
 async def past_page(
     storage: Storage, *, flt: EventFilter, now_ts: int, cursor: str | None, limit: int
 ) -> tuple[list[StoredEvent], str | None]:
-    """Events over by ``now_ts``, latest first, through the index on ``start_ts``."""
+    """Events over by ``now_ts``, the latest to end first (a series by its last date), through
+    the index on ``(last_end_ts, id)``."""
     where = filter_conditions(flt, deleted=False)
     where.append(events.c.last_end_ts <= now_ts)
     if cursor:
         key, event_id = decode_cursor(cursor, "p")
         where.extend(
             [
-                events.c.start_ts <= key,
-                sa.or_(events.c.start_ts < key, events.c.id < event_id),
+                events.c.last_end_ts <= key,
+                sa.or_(events.c.last_end_ts < key, events.c.id < event_id),
             ]
         )
     rows = await storage.fetch_all(
         sa.select(events)
         .where(*where)
-        .order_by(events.c.start_ts.desc(), events.c.id.desc())
+        .order_by(events.c.last_end_ts.desc(), events.c.id.desc())
         .limit(limit + 1)
     )
     found = [record_from_row(row) for row in rows]
     if len(found) <= limit:
         return found, None
-    last = found[limit - 1]
-    return found[:limit], encode_cursor("p", last.start_ts, last.id)
+    last = rows[limit - 1]
+    return found[:limit], encode_cursor("p", int(last["last_end_ts"]), int(last["id"]))
+
+
+async def last_times(storage: Storage, ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
+    """For each event of ``ids``: its last stored occurrence and how many it has:
+    ``{id: (start, end, n)}`` (the archive shows a past series at its last date)."""
+    if not ids:
+        return {}
+    o = occurrences
+    rows = await storage.fetch_all(
+        sa.select(
+            o.c.event_id,
+            sa.func.max(o.c.start_ts).label("last"),
+            sa.func.count().label("n"),
+        )
+        .where(o.c.event_id.in_(list(ids)))
+        .group_by(o.c.event_id)
+    )
+    lasts = {row["event_id"]: (int(row["last"]), int(row["n"])) for row in rows}
+    if not lasts:
+        return {}
+    ends = await storage.fetch_all(
+        sa.select(o.c.event_id, o.c.start_ts, o.c.end_ts).where(
+            sa.tuple_(o.c.event_id, o.c.start_ts).in_([(i, s) for i, (s, _) in lasts.items()])
+        )
+    )
+    return {
+        row["event_id"]: (int(row["start_ts"]), int(row["end_ts"]), lasts[row["event_id"]][1])
+        for row in ends
+    }
 
 
 async def first_times(

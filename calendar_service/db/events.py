@@ -82,21 +82,6 @@ def record_from_row(row: Any) -> StoredEvent:
 # --- derived values ---------------------------------------------------------------------------
 
 
-def search_text(event: EventIn) -> str:
-    parts: list[str] = []
-    for texts in (event.title, event.summary, event.description):
-        parts.extend(texts.values())
-    parts.extend(event.tags)
-    if event.location:
-        parts.extend(
-            filter(None, [event.location.name, event.location.city, event.location.address])
-        )
-    if event.organizer:
-        parts.append(event.organizer.name)
-    parts.extend(p.name for p in event.partners)
-    return fold(" ".join(parts))
-
-
 def slugify(text: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
     return slug[:80].rstrip("-") or "evenement"
@@ -115,7 +100,6 @@ def _values(event: EventIn, schedule: Schedule) -> dict[str, Any]:
         "end_ts": schedule.end_ts,
         "last_end_ts": schedule.last_end_ts,
         "expanded_until_ts": schedule.expanded_until_ts,
-        "search_text": search_text(event),
         **search_values(event),
         "document": _document(event),
         "timezone": event.timezone,

@@ -84,6 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "previous_page": "Résultats précédents",
         "next_page": "Résultats suivants",
         "more_dates": "et {n} autre(s) date(s)",
+        "last_of": "la dernière de {n} dates",
         "more_dates_open": "et d'autres dates",
         "past_mark": "Passé",
         "past_link": "Événements passés",
@@ -135,6 +136,7 @@ WORDS: dict[str, dict[str, str]] = {
         "previous_page": "Previous results",
         "next_page": "Next results",
         "more_dates": "and {n} more date(s)",
+        "last_of": "the last of {n} dates",
         "more_dates_open": "and more dates",
         "past_mark": "Past",
         "past_link": "Past events",
@@ -247,7 +249,7 @@ class Choices:
         flt.accessible = self.flags.get("accessible", False)
         return flt
 
-    def window(self, today: date, tz: Any) -> tuple[date | None, date | None]:
+    def window(self, today: date) -> tuple[date | None, date | None]:
         """The days asked (both included), from a shortcut or from the dates typed."""
         if self.when == "today":
             return today, today
@@ -283,7 +285,7 @@ async def _list_items(
     tz = zone(settings.default_timezone)
     now = epoch(utc_now())
     today = local_today(settings)
-    first, last = choices.window(today, tz)
+    first, last = choices.window(today)
     flt = choices.event_filter(request)
     from_ts = max(now, _midnight(first, tz)) if first else now
     to_ts = (
@@ -299,7 +301,11 @@ async def _list_items(
             found, cursor = await queries.past_page(
                 storage, flt=flt, now_ts=now, cursor=None, limit=PAGE
             )
-        items = _items(found, {e.id: (e.start_ts, e.start_ts, 1) for e in found}, choices, brand)
+        # Each at its last date (a series too: "the last of 12 dates").
+        times = await queries.last_times(storage, [e.id for e in found])
+        for e in found:
+            times.setdefault(e.id, (e.start_ts, e.start_ts, 1))
+        items = _items(found, times, choices, brand)
         for item in items:
             item["past"] = True
         if cursor:
@@ -387,7 +393,10 @@ def _occurrence_items(
         shown["past"] = False
         shown["more"] = ""
         if o.event.id in counts and counts[o.event.id][2] > 1:
-            shown["more"] = w["more_dates"].format(n=counts[o.event.id][2] - 1)
+            n = counts[o.event.id][2]
+            shown["more"] = (
+                w["last_of"].format(n=n) if choices.past else w["more_dates"].format(n=n - 1)
+            )
         return shown
 
     return render_each(occurrences, item, what="the agenda", ident=lambda o: o.event.id)

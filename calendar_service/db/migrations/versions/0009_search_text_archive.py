@@ -1,0 +1,39 @@
+"""The events' former search column, ``search_text``, goes: since 0008 the full-text index
+(FTS5 on SQLite, a ``tsvector`` on PostgreSQL) serves every search, and nothing reads it. The
+index on ``last_end_ts`` takes the id too, for the archive's pages (latest to end first).
+
+SQLite drops it in place (``ALTER TABLE … DROP COLUMN``, SQLite 3.35 and later) rather than
+through a batch copy of the table, which would lose the triggers that keep ``event_search`` in
+step.
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-03
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.execute("ALTER TABLE events DROP COLUMN search_text")
+    # The archive pages by last date, latest first: (last_end_ts, id) serves it as a keyset.
+    op.create_index("ix_events_last_end_ts_id", "events", ["last_end_ts", "id"])
+    op.drop_index("ix_events_last_end_ts", "events")
+
+
+def downgrade() -> None:
+    op.create_index("ix_events_last_end_ts", "events", ["last_end_ts"])
+    op.drop_index("ix_events_last_end_ts_id", "events")
+    op.execute("ALTER TABLE events ADD COLUMN search_text TEXT NOT NULL DEFAULT ''")
+    op.execute(
+        "UPDATE events SET search_text = trim(coalesce(search_title, '') || ' ' || "
+        "coalesce(search_summary, '') || ' ' || coalesce(search_places, '') || ' ' || "
+        "coalesce(search_people, '') || ' ' || coalesce(search_body, ''))"
+    )

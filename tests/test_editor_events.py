@@ -531,3 +531,53 @@ def test_a_long_list_is_counted_up_to_a_cap(signed_in, editor, monkeypatch) -> N
     assert "Plus de 3 événements" in first and "Page 1 sur plus de 2" in first
     last = parse(signed_in.get("/editor/events?page=3&lang=en").text).words()
     assert "6 event(s)" in last and "Page 3 of 3" in last
+
+
+@pytest.mark.parametrize("walk", [False, True], ids=["read-whole", "walk"])
+def test_a_search_and_the_drafts_come_in_the_list_order_either_way(
+    signed_in: Any, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch, walk: bool
+) -> None:
+    """A search and the drafts are read whole and ordered in memory while they are few, walked
+    through the dates when they are many (``MAX_MATCHES``): the same order either way, upcoming
+    by next date (a series begun weeks ago by its next date), then the past latest first; the
+    pages follow one another."""
+    from calendar_service.db import worklist
+    from calendar_service.web.editor import events as page
+    from tests.test_pages import make
+
+    if walk:
+        monkeypatch.setattr(worklist, "MAX_MATCHES", 1)
+    monkeypatch.setattr(page, "PAGE_SIZE", 2)
+    make(signed_in, editor, 9, title={"fr": "Nocturne au musée"})
+    make(
+        signed_in,
+        editor,
+        -20,
+        title={"fr": "Nocturne hebdomadaire"},
+        recurrence={"rrule": "FREQ=WEEKLY;COUNT=5"},
+    )  # next on day 1
+    make(signed_in, editor, 4, title={"fr": "Nocturne en brouillon"}, state="draft")
+    make(signed_in, editor, -3, title={"fr": "Nocturne passée"})
+    make(signed_in, editor, -60, title={"fr": "Nocturne ancienne"}, state="draft")
+    make(signed_in, editor, 2, title={"fr": "Concert"})
+    make(signed_in, editor, 6, title={"fr": "Brouillon sans rapport"}, state="draft")
+
+    def listed(query: str) -> list[str]:
+        seen: list[str] = []
+        for number in range(1, 6):
+            seen.extend(_titles(signed_in.get(f"/editor/events?{query}&page={number}").text))
+        return seen
+
+    assert listed("q=nocturne") == [
+        "Nocturne hebdomadaire",
+        "Nocturne en brouillon",
+        "Nocturne au musée",
+        "Nocturne passée",
+        "Nocturne ancienne",
+    ]
+    assert listed("state=draft") == [
+        "Nocturne en brouillon",
+        "Brouillon sans rapport",
+        "Nocturne ancienne",
+    ]
+    assert listed("q=nocturne&state=draft&period=upcoming") == ["Nocturne en brouillon"]

@@ -80,7 +80,9 @@ class SearchMatch(ColumnElement[bool]):
     """``events`` rows whose text holds every word of a search (as prefixes)."""
 
     inherit_cache = False
-    type = sa.Boolean()
+    # Not ``Boolean``: SQLite (no native booleans) would compare it to 1 in a WHERE, and
+    # ``events.id IN (…) = 1`` is no longer a lookup of the FTS rowids but a scan of events.
+    type = sa.types.NullType()  # type: ignore[assignment]
 
     def __init__(self, found: Sequence[str]) -> None:
         self.words = list(found)

@@ -56,6 +56,7 @@ events = sa.Table(
     sa.Index("ix_events_start_ts_id", "start_ts", "id"),
     sa.Index("ix_events_updated_us_id", "updated_us", "id"),
     sa.Index("ix_events_last_end_ts_id", "last_end_ts", "id"),
+    sa.Index("ix_events_state", "state"),
     sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
     sa.Index("ix_events_organizer", "organizer"),
     sa.Index("ix_events_city_key", "city_key"),

@@ -51,8 +51,13 @@ async def editors_page(
     elif period == "past":
         where.append(events.c.last_end_ts <= now)
     skip, wanted = (page - 1) * page_size, page * page_size
-    if words(q):
-        return await _searched(storage, where=where, now=now, skip=skip, wanted=wanted)
+    if words(q) or "published" not in states:
+        # A search (through the full-text index) or the drafts and proposals (through the index
+        # on state) find few events: read them whole and order them in memory, where the walk
+        # through the dates would pass every other event. Too many, and the walk is cheap.
+        gathered = await _gathered(storage, where=where, now=now, skip=skip, wanted=wanted)
+        if gathered is not None:
+            return gathered
     keys: dict[int, int] = {}  # upcoming event id -> its sort key (next start, or start)
     nexts: dict[int, int | None] = {}  # its next start
     known: tuple[int, int] | None = None  # the upcoming events up to here are all in ``keys``
@@ -135,21 +140,25 @@ async def editors_page(
     return found, int(total or 0)
 
 
-# A search reads its matches whole: the full-text index bounds them (a word in 1% of 100,000
-# events is a thousand rows), where the walk through the dates would pass the other 99%.
+# A search, or a filter on the rarer states, reads its matches whole when they are few: the
+# indexes bound them (a word in 1% of 100,000 events is a thousand rows), where the walk through
+# the dates would pass the other 99%. Over this, the matches are dense enough for the walk.
 MAX_MATCHES = 5_000
 
 
-async def _searched(
+async def _gathered(
     storage: Storage, *, where: list[Any], now: int, skip: int, wanted: int
-) -> tuple[list[tuple[store.StoredEvent, int | None]], int]:
-    """``editors_page`` for a search: the matching events (through the full-text index), ordered
-    in memory as the list is (upcoming by next date, then past latest first)."""
+) -> tuple[list[tuple[store.StoredEvent, int | None]], int] | None:
+    """``editors_page`` from the matching events read whole and ordered in memory as the list is
+    (upcoming by next date, then past latest first); None when they are more than
+    ``MAX_MATCHES``."""
     rows = await storage.fetch_all(
         sa.select(events.c.id, events.c.start_ts, events.c.last_end_ts)
         .where(*where)
-        .limit(MAX_MATCHES)
+        .limit(MAX_MATCHES + 1)
     )
+    if len(rows) > MAX_MATCHES:
+        return None
     upcoming = [r["id"] for r in rows if r["last_end_ts"] > now]
     nexts: dict[int, int] = {}
     for i in range(0, len(upcoming), 500):

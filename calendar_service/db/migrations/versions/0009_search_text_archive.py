@@ -1,6 +1,7 @@
 """The events' former search column, ``search_text``, goes: since 0008 the full-text index
 (FTS5 on SQLite, a ``tsvector`` on PostgreSQL) serves every search, and nothing reads it. The
-index on ``last_end_ts`` takes the id too, for the archive's pages (latest to end first).
+index on ``last_end_ts`` takes the id too, for the archive's pages (latest to end first), and
+the editors' drafts and proposals are found by an index on ``state``.
 
 SQLite drops it in place (``ALTER TABLE … DROP COLUMN``, SQLite 3.35 and later) rather than
 through a batch copy of the table, which would lose the triggers that keep ``event_search`` in
@@ -26,9 +27,12 @@ def upgrade() -> None:
     # The archive pages by last date, latest first: (last_end_ts, id) serves it as a keyset.
     op.create_index("ix_events_last_end_ts_id", "events", ["last_end_ts", "id"])
     op.drop_index("ix_events_last_end_ts", "events")
+    # The editors' drafts and proposals (a few percent of the events) are read by their state.
+    op.create_index("ix_events_state", "events", ["state"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_state", "events")
     op.create_index("ix_events_last_end_ts", "events", ["last_end_ts"])
     op.drop_index("ix_events_last_end_ts_id", "events")
     op.execute("ALTER TABLE events ADD COLUMN search_text TEXT NOT NULL DEFAULT ''")

@@ -29,12 +29,15 @@ from calendar_service.errors import (
     TooManyRequests,
 )
 from calendar_service.feedspec import load_feeds
+from calendar_service.media.store import DatabaseMediaStore
+from calendar_service.media.uploads import ImageWork
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import Brand, NewsletterTemplates
 from calendar_service.settings import Settings
 from calendar_service.web import health
 from calendar_service.web.api import events as api
 from calendar_service.web.api import imports, openapi, proposals
+from calendar_service.web.api import media as media_api
 from calendar_service.web.editor import admin as editor_admin
 from calendar_service.web.editor import events as editor_events
 from calendar_service.web.editor import moderation as editor_proposals
@@ -50,6 +53,8 @@ from calendar_service.web.public import (
     syndication,
 )
 from calendar_service.web.public import feeds as feeds_web
+from calendar_service.web.public import media as media_files
+from calendar_service.web.public.media import FileCache
 from calendar_service.web.telemetry import ObservedStarlette
 
 logger = logging.getLogger(__name__)
@@ -169,6 +174,8 @@ def create_app(settings: Settings) -> Starlette:
             *api.routes,
             *proposals.routes,
             *imports.routes,
+            *media_api.routes,
+            *media_files.routes,
             *feeds_web.routes,
             *preview.routes,
             *newsletter.routes,
@@ -205,6 +212,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.blocks = BlockCache(settings.block_cache_bytes)
     app.state.widget = embed.Widget()
     app.state.agenda_cities = {}  # the agenda form's cities, at one content version
+    app.state.media = DatabaseMediaStore(storage)
+    app.state.media_files = FileCache(settings.media_cache_bytes)
+    app.state.image_work = ImageWork()
     return app
 
 

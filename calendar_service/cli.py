@@ -27,6 +27,7 @@ from calendar_service.db.connection import Storage, migrate
 from calendar_service.digests import GROUPINGS, BlockCache, Grouping, render_digest
 from calendar_service.errors import ServiceError
 from calendar_service.feedspec import FeedDefinition, FeedFileError, load_feeds
+from calendar_service.media.store import DatabaseMediaStore
 from calendar_service.render.ical import RenderContext, renderer
 from calendar_service.render.newsletter import FORMATS, Brand, Format, NewsletterTemplates
 from calendar_service.schedule import schedule_for
@@ -245,6 +246,41 @@ def feeds_check(ctx: click.Context) -> None:
     for feed in check_feeds(settings).values():
         title = feed.text(feed.title, settings.default_language, settings.default_language)
         click.echo(f"{feed.slug}\t{title}\t/feeds/{feed.slug}.ics")
+
+
+@main.group()
+def media() -> None:
+    """Uploaded pictures: remove those no event uses any more."""
+
+
+@media.command("prune")
+@click.option(
+    "--older-than-hours",
+    type=click.IntRange(0, 24 * 365),
+    default=24,
+    show_default=True,
+    help="Keep pictures uploaded more recently (an editor may be filling in their event).",
+)
+@click.option("--dry-run", is_flag=True, help="Name them; remove nothing.")
+@click.pass_context
+def media_prune(ctx: click.Context, older_than_hours: int, dry_run: bool) -> None:
+    """Remove the pictures that no event shows (deleted events show none; proposals waiting
+    for a decision do), uploaded more than --older-than-hours ago, with their files."""
+    settings = _settings(ctx.find_root())
+
+    async def prune(storage: Storage) -> tuple[list[str], int]:
+        pictures = DatabaseMediaStore(storage)
+        before = store.now_us() - older_than_hours * 3_600_000_000
+        unused = await pictures.unused(created_before_us=before)
+        return unused, 0 if dry_run else await pictures.delete(unused)
+
+    unused, removed = run_with_storage(settings, prune)
+    for media_id in unused:
+        click.echo(media_id)
+    if dry_run:
+        click.echo(f"{len(unused)} picture(s) no event uses (nothing removed)", err=True)
+    else:
+        click.echo(f"removed {removed} picture(s) no event uses", err=True)
 
 
 @main.group()

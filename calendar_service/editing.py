@@ -14,6 +14,7 @@ from calendar_service.db import events as store
 from calendar_service.db import history
 from calendar_service.db.connection import Storage
 from calendar_service.errors import Gone, NotFound, PreconditionFailed
+from calendar_service.media.uploads import prepare_image, unknown_picture
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.render.jsonapi import timestamp
@@ -54,8 +55,29 @@ async def add_event(
 ) -> store.StoredEvent:
     """Validate ``data`` (a client's document) and store it as a new event."""
     settings: Settings = app_state.settings
+    data = await _with_picture(app_state, data)
     event = parse_event(data, settings)
     return await store_new_event(app_state, event=event, actor=actor, action=action)
+
+
+async def _with_picture(app_state: Any, data: Any) -> Any:
+    """``data`` with its uploaded picture checked and sized, its crops made (before any
+    transaction: the work takes a moment and must not hold the database)."""
+    if not isinstance(data, dict) or not isinstance(data.get("image"), dict):
+        return data
+    image = await prepare_image(app_state.media, app_state.image_work, data["image"])
+    return {**data, "image": image}
+
+
+async def _sized(app_state: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its uploaded picture's true size (a cheap read in the transaction)."""
+    image = document.get("image")
+    if not isinstance(image, dict) or not isinstance(image.get("media"), str):
+        return document
+    record = await app_state.media.find(image["media"])
+    if record is None:  # removed meanwhile (``media prune``)
+        raise unknown_picture()
+    return {**document, "image": {**image, "width": record.width, "height": record.height}}
 
 
 async def store_new_event(
@@ -117,6 +139,10 @@ async def change_event(
     """
     settings: Settings = app_state.settings
     storage: Storage = app_state.storage
+    if document is not None:
+        document = await _with_picture(app_state, document)
+    if changes is not None:
+        changes = await _with_picture(app_state, changes)
     async with storage.transaction():
         current = await locked_event(storage, key)
         if expected_version is not None and expected_version != current.etag_version:
@@ -129,7 +155,7 @@ async def change_event(
             document = document_for(current)
         if document is None:
             document = {**editable_document(current), **(changes or {})}
-        event = parse_event(document, settings)
+        event = parse_event(await _sized(app_state, document), settings)
         stored = await store.update_event(
             storage,
             current=current,
@@ -148,6 +174,16 @@ async def change_event(
         )
     app_state.clock.changed()
     return stored
+
+
+async def prepare_patched_picture(app_state: Any, *, key: str, patch: Any) -> None:
+    """Before a merge patch is applied (in a transaction): when it changes the picture, check
+    it and make its crops for the focal point it will have, as for a whole document."""
+    if not isinstance(patch, dict) or not isinstance(patch.get("image"), dict):
+        return
+    current = await store.get_event(app_state.storage, key=key)
+    before = (current.document.get("image") if current is not None else None) or {}
+    await prepare_image(app_state.media, app_state.image_work, {**before, **patch["image"]})
 
 
 async def remove_event(

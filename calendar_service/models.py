@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from calendar_service.dates import parse_moment
@@ -157,15 +158,45 @@ class Partner(Strict):
 
 
 class Image(Strict):
-    url: HttpUrl
+    """The event's picture: one uploaded to the service (``media``, the id ``POST /api/media``
+    answers; its size is filled in by the service) or one elsewhere (``url``)."""
+
+    url: HttpUrl | None = Field(None, description="A picture on another site (https).")
+    media: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="The id of a picture uploaded with POST /api/media.",
+        examples=["3f2a9c0d4b5e6f708192a3b4c5d6e7f8"],
+    )
     alt: LocalizedShort = Field(default_factory=dict, description="Text alternative, per language.")
+    decorative: bool = Field(
+        False,
+        strict=True,
+        description="True for a picture that says nothing the text does not: no alt text then.",
+    )
     credit: PlainText | None = Field(None, max_length=200)
+    focus: list[Annotated[int, Field(ge=0, le=100, strict=True)]] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="Focal point of an uploaded picture, [across, down] in percent: crops for "
+        "social cards keep it in view. The centre when absent.",
+        examples=[[50, 30]],
+    )
     width: int | None = Field(
         None, ge=1, le=20_000, strict=True, description="The file's width in pixels, if known."
     )
     height: int | None = Field(
         None, ge=1, le=20_000, strict=True, description="The file's height in pixels, if known."
     )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Image:
+        if (self.url is None) == (self.media is None):
+            raise ValueError("give the picture's url, or the media id of an uploaded picture")
+        if self.focus is not None and self.media is None:
+            raise ValueError("focus applies to an uploaded picture (media)")
+        return self
 
 
 class Accessibility(Strict):

@@ -82,8 +82,15 @@ def normalise_event(
     if audience and audience.min_age is not None and audience.max_age is not None:
         if audience.min_age > audience.max_age:
             fail("audience.max_age", "max_age is below min_age")
-    if event.image is not None and not event.image.alt.get(default_language):
-        fail("image.alt", "describe the image for people who cannot see it (alt text)")
+    if (
+        event.image is not None
+        and not event.image.decorative
+        and not event.image.alt.get(default_language)
+    ):
+        fail(
+            "image.alt",
+            "describe the image for people who cannot see it (alt text), or mark it decorative",
+        )
 
     if errors:
         raise ValidationFailed(

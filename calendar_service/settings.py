@@ -90,6 +90,21 @@ class Settings(BaseSettings):
         le=10_000,
         description="Proposals an address may send per rolling hour (refused ones count too).",
     )
+    media_max_bytes: int = Field(
+        20_000_000,
+        ge=100_000,
+        le=200_000_000,
+        description="Largest picture an editor may upload, in bytes.",
+    )
+    media_max_pixels: int = Field(
+        50_000_000,
+        ge=1_000_000,
+        le=200_000_000,
+        description="Largest picture accepted, in pixels (width x height; 422 beyond).",
+    )
+    media_cache_bytes: int = Field(
+        32_000_000, ge=0, description="Memory each process keeps picture files in, in bytes."
+    )
     max_import_bytes: int = Field(
         20_000_000, ge=1_000, description="Largest iCalendar file `import` accepts, in bytes."
     )

@@ -104,6 +104,7 @@ def _values(event: EventIn, schedule: Schedule) -> dict[str, Any]:
         "document": _document(event),
         "timezone": event.timezone,
         "organizer": event.organizer.name if event.organizer else None,
+        "media_id": event.image.media if event.image else None,
     }
 
 

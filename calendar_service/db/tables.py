@@ -42,6 +42,8 @@ events = sa.Table(
     sa.Column("organizer", sa.String(200), nullable=True),
     # Which rendering made the stored VEVENTs (see render.ical.RenderContext.key).
     sa.Column("render_key", sa.String(32), nullable=True),
+    # The uploaded picture the event shows (media.id), if any: ``media prune`` reads it.
+    sa.Column("media_id", sa.String(32), nullable=True),
     # Searched and filtered by the agenda (db/search.py; the full-text index itself, an FTS5
     # table or a tsvector column, is the migration's, outside this metadata).
     sa.Column("search_title", sa.Text, nullable=True),
@@ -63,6 +65,7 @@ events = sa.Table(
         sqlite_where=sa.text("state <> 'published'"),
         postgresql_where=sa.text("state <> 'published'"),
     ),
+    sa.Index("ix_events_media_id", "media_id"),
     sa.Index("ix_events_expanded_until_ts", "expanded_until_ts"),
     sa.Index("ix_events_organizer", "organizer"),
     sa.Index("ix_events_city_key", "city_key"),
@@ -204,4 +207,35 @@ event_history = sa.Table(
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("changes", sa.Text, nullable=False),
     sa.Index("ix_event_history_event_id_at_us", "event_id", "at_us"),
+)
+
+
+# Uploaded pictures, one row per content (``id``: the first 32 hex digits of the upload's
+# SHA-256), and the files made from each: its clean master and the variants every output uses.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("created_us", sa.BigInteger, nullable=False),
+    sa.Column("source_type", sa.String(40), nullable=False),
+    sa.Column("source_bytes", sa.Integer, nullable=False),
+    sa.Column("source_url", sa.Text, nullable=True),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("has_alpha", sa.Boolean, nullable=False),
+    sa.Index("ix_media_created_us", "created_us"),
+)
+
+media_files = sa.Table(
+    "media_files",
+    metadata,
+    sa.Column(
+        "media_id", sa.String(32), sa.ForeignKey("media.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("content_type", sa.String(40), nullable=False),
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
 )

@@ -19,6 +19,7 @@ import icalendar
 
 from calendar_service.dates import zone
 from calendar_service.db.events import Renderer, StoredEvent
+from calendar_service.media import views as media_views
 from calendar_service.render.newsletter import people_sentence
 from calendar_service.render.vtimezone import vtimezone
 from calendar_service.settings import Settings
@@ -27,7 +28,7 @@ from calendar_service.vocabulary import CATEGORIES, STATUSES
 
 # Bump when the rendering changes: stored VEVENTs of another version are rendered again by
 # `calendar-service migrate` (and on `serve`).
-RENDER_VERSION = 4
+RENDER_VERSION = 5
 CRLF = "\r\n"
 
 LABELS = {
@@ -244,7 +245,14 @@ def render_vevent(event: StoredEvent, *, lang: str, ctx: RenderContext) -> str:
         address = f"mailto:{organizer['email']}" if organizer.get("email") else organizer["url"]
         vevent.add("organizer", address, parameters={"CN": _one_line(str(organizer["name"]))})
     image = doc.get("image")
-    if isinstance(image, dict) and image.get("url"):
+    if media_views.uploaded(image):  # RFC 7986 IMAGE: our JPEG, with its type
+        shown = media_views.feed(ctx.base_url, image)
+        vevent.add(
+            "image",
+            shown.url,
+            parameters={"VALUE": "URI", "DISPLAY": "BADGE", "FMTTYPE": shown.content_type},
+        )
+    elif isinstance(image, dict) and image.get("url"):
         vevent.add("image", image["url"], parameters={"VALUE": "URI", "DISPLAY": "BADGE"})
     if doc.get("online_url") and doc.get("attendance_mode") in ("online", "mixed"):
         vevent.add("conference", doc["online_url"], parameters={"VALUE": "URI", "FEATURE": "VIDEO"})

@@ -8,6 +8,7 @@ from typing import Any
 from calendar_service.dates import from_epoch, with_offset, zone
 from calendar_service.db.events import StoredEvent
 from calendar_service.db.listings import StoredOccurrence
+from calendar_service.media import views as media_views
 
 LOCALIZED = ("title", "summary", "description", "price", "status_note")
 NESTED_LOCALIZED = (("image", "alt"), ("accessibility", "note"), ("audience", "note"))
@@ -101,9 +102,7 @@ def occurrence_json(
     else:
         start_text = start.isoformat()
         end = from_epoch(occurrence.end_ts, tz).isoformat() if doc.get("end") is not None else None
-    image = doc.get("image")
-    if image:
-        image = {**image, "alt": pick(image.get("alt"), lang, default_language)}
+    image = image_json(doc.get("image"), lang, default_language, base_url)
     return {
         "event_id": event.id,
         "uid": event.uid,
@@ -125,3 +124,20 @@ def occurrence_json(
         "recurring": doc.get("recurrence") is not None,
         "links": links(event, base_url),
     }
+
+
+def image_json(
+    image: Any, lang: str | None, default_language: str, base_url: str
+) -> dict[str, Any] | None:
+    """An event's picture for an API client (the widget's cards among them): an uploaded one
+    gains the URLs of its files (``url``: a JPEG about 1024 pixels wide, and ``srcset`` in JPEG
+    and WebP); ``width`` and ``height`` stay the picture's own."""
+    if not image:
+        return None
+    out = {**image, "alt": pick(image.get("alt"), lang, default_language)}
+    if media_views.uploaded(image):
+        src = media_views.feed(base_url, image)
+        out["url"] = src.url
+        out["srcset"] = media_views.srcset(base_url, image, "jpg")
+        out["srcset_webp"] = media_views.srcset(base_url, image, "webp")
+    return out

@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from calendar_service.dates import from_epoch, zone
 from calendar_service.db.events import StoredEvent
+from calendar_service.media import views as media_views
 from calendar_service.phrases import MAX_LISTED_DATES, dates_phrase, inner_quotes, zone_note
 from calendar_service.render.emailhtml import finish, french, neutralise, neutralise_url
 from calendar_service.settings import Settings
@@ -259,8 +260,17 @@ def _span_days(doc: dict[str, Any]) -> int:
     return (date.fromisoformat(doc["end"]) - date.fromisoformat(doc["start"])).days
 
 
-def _image(doc: dict[str, Any], lang: str, default: str) -> dict[str, Any] | None:
+def _image(doc: dict[str, Any], lang: str, default: str, base_url: str) -> dict[str, Any] | None:
     image = doc.get("image")
+    if media_views.uploaded(image):  # our JPEG at the block's width, with its exact size
+        ours = media_views.mail(base_url, image)
+        return {
+            "url": ours.url,
+            "alt": "" if image.get("decorative") else _pick(image.get("alt"), lang, default),
+            "width": ours.width,
+            "height": ours.height,
+            "type": ours.content_type,
+        }
     if not image or not image.get("url"):
         return None
     width, height = image.get("width"), image.get("height")
@@ -273,7 +283,7 @@ def _image(doc: dict[str, Any], lang: str, default: str) -> dict[str, Any] | Non
         url = "https://" + url.removeprefix("http://")  # e-mails block mixed-content images
     return {
         "url": url,
-        "alt": _pick(image.get("alt"), lang, default),
+        "alt": "" if image.get("decorative") else _pick(image.get("alt"), lang, default),
         "width": shown,
         "height": max(1, round(shown * ratio)),
     }
@@ -341,7 +351,7 @@ def event_view(
         },
         "summary": summary,
         "description": description if with_description else "",
-        "image": _image(doc, lang, default),
+        "image": _image(doc, lang, default, brand.base_url),
         "more_url": doc.get("url") or page,
         "more_label": w["more"].format(title=inner_quotes(title, lang)),
         "registration_url": doc.get("registration_url"),

@@ -11,6 +11,7 @@ import orjson
 
 from calendar_service.dates import from_epoch, zone
 from calendar_service.db.events import StoredEvent
+from calendar_service.media import views as media_views
 from calendar_service.phrases import date_phrase, hours_phrase
 from calendar_service.recurrence import occurrence_end
 from calendar_service.recurrence_text import recurrence_phrase
@@ -76,6 +77,37 @@ def _https(url: str) -> str:
     return "https://" + url.removeprefix("http://") if url.startswith("http://") else url
 
 
+def picture_view(image: Any, *, lang: str, brand: Brand, shown: int) -> dict[str, Any] | None:
+    """An uploaded picture for a ``<picture>``: WebP and JPEG ``srcset``, a JPEG ``src`` near
+    ``shown`` pixels wide with its true size, and its alt text ("" when decorative)."""
+    if not media_views.uploaded(image):
+        return None
+    src = media_views.sized(brand.base_url, image, shown)
+    alt, alt_lang = _text(image.get("alt"), lang, brand.default_language)
+    return {
+        "src": src.url,
+        "width": src.width,
+        "height": src.height,
+        "srcset_webp": media_views.srcset(brand.base_url, image, "webp"),
+        "srcset_jpeg": media_views.srcset(brand.base_url, image, "jpg"),
+        "alt": "" if image.get("decorative") else alt,
+        "alt_lang": alt_lang,
+    }
+
+
+def _social(image: Any, *, lang: str, brand: Brand) -> dict[str, Any]:
+    """The OpenGraph / Twitter card picture: the 1200x630 crop around the focal point."""
+    social = media_views.crop(brand.base_url, image, "social")
+    alt, _ = _text(image.get("alt"), lang, brand.default_language)
+    return {
+        "url": social.url,
+        "width": social.width,
+        "height": social.height,
+        "type": social.content_type,
+        "alt": "" if image.get("decorative") else alt,
+    }
+
+
 def occurrence_item(
     event: StoredEvent, start_ts: int, end_ts: int, *, lang: str, brand: Brand
 ) -> dict[str, Any]:
@@ -120,6 +152,7 @@ def occurrence_item(
         + (f"?lang={lang}" if lang != default else ""),
         "ics_url": f"{brand.base_url}/events/{event.slug}.ics"
         + (f"?lang={lang}" if lang != default else ""),
+        "picture": picture_view(doc.get("image"), lang=lang, brand=brand, shown=640),
     }
 
 
@@ -291,7 +324,12 @@ def event_jsonld(
             offer["description"] = price
         data["offers"] = offer
     image = doc.get("image")
-    if image and image.get("url"):
+    if media_views.uploaded(image):
+        # The three ratios search engines ask for, around the editor's focal point.
+        data["image"] = [
+            media_views.crop(brand.base_url, image, ratio).url for ratio in ("16x9", "4x3", "1x1")
+        ]
+    elif image and image.get("url"):
         data["image"] = [_https(image["url"])]
     return data
 
@@ -356,6 +394,7 @@ def event_page_view(
     price, price_lang = _text(doc.get("price"), lang, default)
     start_ts, end_ts = times[0]
     image = doc.get("image")
+    uploaded = picture_view(image, lang=lang, brand=brand, shown=1024)
     alt, _ = _text((image or {}).get("alt"), lang, default)
     image_view = (
         {
@@ -409,6 +448,8 @@ def event_page_view(
         "registration_url": doc.get("registration_url"),
         # Pictures hosted elsewhere are linked, not loaded: our pages make no request to
         # another site (the visitor follows the link if they wish).
+        "picture": uploaded,
+        "social": _social(image, lang=lang, brand=brand) if uploaded else None,
         "image": image_view if image_view and _ours(image_view["url"], brand) else None,
         "image_link": image_view if image_view and not _ours(image_view["url"], brand) else None,
         "calendar": calendar_links(

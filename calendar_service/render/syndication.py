@@ -126,6 +126,7 @@ def render_rss(channel: ChannelInfo, items: list[SyndicationItem]) -> bytes:
                     "medium": "image",
                     "width": str(item.image["width"]),
                     "height": str(item.image["height"]),
+                    **({"type": item.image["type"]} if item.image.get("type") else {}),
                 },
             )
             if item.image.get("alt"):

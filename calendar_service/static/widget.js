@@ -122,6 +122,7 @@ border-radius:var(--_r);padding:.4em 1em;cursor:pointer}
 gap:1em}
 .cards li{border:1px solid var(--_line);border-radius:var(--_r);padding:.9em}
 .cards .a{margin-top:auto;padding-top:.4em}
+.cards .im{display:block;width:100%;height:auto;aspect-ratio:3/2;object-fit:cover;border-radius:calc(var(--_r) / 2);margin-bottom:.4em}
 @media (prefers-reduced-motion:reduce){*{transition:none!important;animation:none!important}}
 `;
 
@@ -152,6 +153,32 @@ gap:1em}
     } catch {
       return null;
     }
+  };
+
+  // An uploaded picture for the cards, only from the service's own origin (the API's): a
+  // partner page loads nothing from a third party through the widget.
+  const picture = (image, apiUrl, lang) => {
+    if (!image || !image.media || !image.url) return null;
+    const src = safeUrl(image.url, apiUrl);
+    if (!src || new URL(src).origin !== new URL(apiUrl).origin) return null;
+    const img = el("img", "im");
+    img.src = src;
+    const same = (set) => set && set.split(", ").every((part) => {
+      const u = safeUrl(part.split(" ")[0], apiUrl);
+      return u && new URL(u).origin === new URL(apiUrl).origin;
+    });
+    if (same(image.srcset)) {
+      img.srcset = image.srcset;
+      img.sizes = "(min-width: 30em) 16em, 100vw";
+    }
+    img.alt = image.decorative ? "" : pick(image.alt, lang) || "";
+    if (image.width && image.height) {
+      img.width = image.width;
+      img.height = image.height;
+    }
+    img.loading = "lazy";
+    img.decoding = "async";
+    return img;
   };
 
   // French is the service's default language; others are asked for by name.
@@ -395,6 +422,8 @@ gap:1em}
         if (mark) h.append(" ", el("span", "st", mark));
         const time = el("time", "", when(item, lang, short));
         time.dateTime = String(item.start);
+        const pic = this._wrap.classList.contains("cards") ? picture(item.image, this._url, lang) : null;
+        if (pic) li.append(pic);
         li.append(h, time);
         const where = place(item, t);
         if (where) li.append(el("p", "p", where));

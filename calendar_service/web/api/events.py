@@ -281,6 +281,9 @@ async def update_event(request: Request) -> Response:
         document = editing.editable_document(current)
         return merge_patch(document, _localize_patch(patch, settings.default_language))  # type: ignore[no-any-return]
 
+    await editing.prepare_patched_picture(
+        request.app.state, key=request.path_params["key"], patch=patch
+    )
     async with storage.transaction():
         stored = await editing.change_event(
             request.app.state,

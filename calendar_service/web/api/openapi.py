@@ -92,6 +92,33 @@ def _json(
 
 
 ERRORS_READ = {"400": _problem("A query parameter is not valid.")}
+_FILE = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string", "format": "uri"},
+        "width": {"type": "integer"},
+        "height": {"type": "integer"},
+    },
+}
+MEDIA_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+        "width": {"type": "integer", "description": "Of the clean picture, upright."},
+        "height": {"type": "integer"},
+        "source_type": {"type": "string", "examples": ["image/jpeg"]},
+        "files": {
+            "type": "object",
+            "properties": {
+                "webp": {"type": "array", "items": _FILE},
+                "jpeg": {"type": "array", "items": _FILE},
+                "mail": _FILE,
+                "crops": {"type": "object", "additionalProperties": _FILE},
+            },
+        },
+    },
+}
+
 ERRORS_WRITE = {
     "400": _problem("The body is not valid JSON."),
     "401": _problem("No token, or an unknown one."),
@@ -431,6 +458,63 @@ def openapi_document() -> dict[str, Any]:
                 "responses": {
                     "200": _json("The report.", IMPORT_REPORT),
                     **ERRORS_WRITE,
+                },
+            }
+        },
+        "/api/media": {
+            "post": {
+                "summary": "Upload a picture (editor): JPEG, PNG, WebP or HEIC",
+                "description": "The file as the body (any Content-Type: the bytes say what "
+                "they are) or a multipart form's `file` field. It is oriented, converted to "
+                "sRGB, stripped of every metadata block and re-encoded into the files each "
+                "output needs; the same file uploaded again is the same picture (200). Put the "
+                "answered `id` in an event's `image.media`, with its alt text.",
+                "security": SECURED,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                        "image/png": {"schema": {"type": "string", "format": "binary"}},
+                        "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                        "image/heic": {"schema": {"type": "string", "format": "binary"}},
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {"file": {"type": "string", "format": "binary"}},
+                                "required": ["file"],
+                            }
+                        },
+                    },
+                },
+                "responses": {
+                    "201": _json("The new picture.", MEDIA_SCHEMA),
+                    "200": _json("The same file was uploaded before: that picture.", MEDIA_SCHEMA),
+                    "400": _problem("No file, or an empty one."),
+                    "401": ERRORS_WRITE["401"],
+                    "403": ERRORS_WRITE["403"],
+                    "413": _problem("The file is larger than CALENDAR_MEDIA_MAX_BYTES."),
+                    "415": _problem("Not a JPEG, PNG, WebP or HEIC picture (SVG is refused)."),
+                    "422": _problem("Damaged, truncated, or more pixels than allowed."),
+                },
+            }
+        },
+        "/api/media/{media_id}": {
+            "get": {
+                "summary": "A stored picture and the URLs of its files (editor)",
+                "security": SECURED,
+                "parameters": [
+                    {
+                        "name": "media_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("The picture.", MEDIA_SCHEMA),
+                    "401": ERRORS_WRITE["401"],
+                    "403": ERRORS_WRITE["403"],
+                    "404": _problem("No such picture."),
                 },
             }
         },

@@ -42,7 +42,7 @@ SINGLES = (
 )
 LOCATION = ("name", "address", "postal_code", "city", "country")
 ORGANIZER = ("name", "url", "email")
-IMAGE = ("url", "credit")
+IMAGE = ("url", "credit", "media")
 REPEATS = ("none", "daily", "weekly", "monthly", "yearly", "custom")
 REPEAT_FREQ = {"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY"}
 REPEAT_ENDS = ("never", "until", "count")
@@ -395,9 +395,14 @@ def document_from_form(
             partners.append({k: v for k, v in row.items() if v})
     if partners:
         doc["partners"] = partners
-    image = {k: _text(form, f"image.{k}") for k in IMAGE}
+    image: dict[str, Any] = {k: _text(form, f"image.{k}") for k in IMAGE}
     image = {k: v for k, v in image.items() if v}
     image.update(_numbers(form, "image", ("width", "height"), errors, whole=True))
+    focus = _numbers(form, "image", ("focus_x", "focus_y"), errors, whole=True)
+    if image.get("media") and focus:
+        image["focus"] = [focus.get("focus_x", 50), focus.get("focus_y", 50)]
+    if form.get("image.decorative"):
+        image["decorative"] = True
     if image or "image" in doc:
         doc["image"] = {**image, **doc.get("image", {})}
     features = [key for key in ACCESS_FEATURES if form.get(f"accessibility.features.{key}")]
@@ -476,10 +481,15 @@ def form_from_document(document: dict[str, Any], *, slug: str, state: str) -> di
         for key, value in partner.items():
             if value is not None:
                 form[f"partners.{index}.{key}"] = str(value)
-    for key in ("url", "credit", "width", "height"):
-        value = (document.get("image") or {}).get(key)
+    picture = document.get("image") or {}
+    for key in ("url", "credit", "width", "height", "media"):
+        value = picture.get(key)
         if value is not None:
             form[f"image.{key}"] = str(value)
+    if isinstance(picture.get("focus"), list) and len(picture["focus"]) == 2:
+        form["image.focus_x"], form["image.focus_y"] = (str(v) for v in picture["focus"])
+    if picture.get("decorative"):
+        form["image.decorative"] = "on"
     for feature in (document.get("accessibility") or {}).get("features") or []:
         form[f"accessibility.features.{feature}"] = "on"
     for key in ("min_age", "max_age"):

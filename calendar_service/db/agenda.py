@@ -102,30 +102,7 @@ async def past_page(
 async def last_times(storage: Storage, ids: Sequence[int]) -> dict[int, tuple[int, int, int]]:
     """For each event of ``ids``: its last stored occurrence and how many it has:
     ``{id: (start, end, n)}`` (the archive shows a past series at its last date)."""
-    if not ids:
-        return {}
-    o = occurrences
-    rows = await storage.fetch_all(
-        sa.select(
-            o.c.event_id,
-            sa.func.max(o.c.start_ts).label("last"),
-            sa.func.count().label("n"),
-        )
-        .where(o.c.event_id.in_(list(ids)))
-        .group_by(o.c.event_id)
-    )
-    lasts = {row["event_id"]: (int(row["last"]), int(row["n"])) for row in rows}
-    if not lasts:
-        return {}
-    ends = await storage.fetch_all(
-        sa.select(o.c.event_id, o.c.start_ts, o.c.end_ts).where(
-            sa.tuple_(o.c.event_id, o.c.start_ts).in_([(i, s) for i, (s, _) in lasts.items()])
-        )
-    )
-    return {
-        row["event_id"]: (int(row["start_ts"]), int(row["end_ts"]), lasts[row["event_id"]][1])
-        for row in ends
-    }
+    return await _times(storage, ids, sa.func.max, [])
 
 
 async def first_times(
@@ -133,28 +110,33 @@ async def first_times(
 ) -> dict[int, tuple[int, int, int]]:
     """For each event of ``ids``: its first stored occurrence not over at ``from_ts`` and
     starting before ``to_ts``, and how many such occurrences it has: ``{id: (start, end, n)}``."""
+    o = occurrences
+    return await _times(storage, ids, sa.func.min, [o.c.end_ts > from_ts, o.c.start_ts < to_ts])
+
+
+async def _times(
+    storage: Storage, ids: Sequence[int], pick: Any, where: list[Any]
+) -> dict[int, tuple[int, int, int]]:
+    """For each event of ``ids``, the occurrence whose start ``pick`` (``min`` or ``max``)
+    chooses among those ``where`` keeps, with its end, and how many were kept."""
     if not ids:
         return {}
     o = occurrences
     rows = await storage.fetch_all(
-        sa.select(
-            o.c.event_id,
-            sa.func.min(o.c.start_ts).label("first"),
-            sa.func.count().label("n"),
-        )
-        .where(o.c.event_id.in_(list(ids)), o.c.end_ts > from_ts, o.c.start_ts < to_ts)
+        sa.select(o.c.event_id, pick(o.c.start_ts).label("chosen"), sa.func.count().label("n"))
+        .where(o.c.event_id.in_(list(ids)), *where)
         .group_by(o.c.event_id)
     )
-    firsts = {row["event_id"]: (int(row["first"]), int(row["n"])) for row in rows}
-    if not firsts:
+    chosen = {row["event_id"]: (int(row["chosen"]), int(row["n"])) for row in rows}
+    if not chosen:
         return {}
     ends = await storage.fetch_all(
         sa.select(o.c.event_id, o.c.start_ts, o.c.end_ts).where(
-            sa.tuple_(o.c.event_id, o.c.start_ts).in_([(i, s) for i, (s, _) in firsts.items()])
+            sa.tuple_(o.c.event_id, o.c.start_ts).in_([(i, s) for i, (s, _) in chosen.items()])
         )
     )
     return {
-        row["event_id"]: (int(row["start_ts"]), int(row["end_ts"]), firsts[row["event_id"]][1])
+        row["event_id"]: (int(row["start_ts"]), int(row["end_ts"]), chosen[row["event_id"]][1])
         for row in ends
     }
 

@@ -29,18 +29,7 @@ class MediaRecord:
 
 @dataclass(frozen=True)
 class StoredFile:
-    """One file of a picture, as served."""
-
-    name: str
-    content_type: str
-    width: int
-    height: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class FileToStore:
-    """One file to keep beside a picture (``media.images.Picture`` has this shape)."""
+    """One file of a picture, as kept and served."""
 
     name: str
     content_type: str
@@ -76,7 +65,7 @@ def _record(row: Mapping[str, Any]) -> MediaRecord:
     )
 
 
-async def insert(storage: Storage, record: MediaRecord, files: Sequence[FileToStore]) -> bool:
+async def insert(storage: Storage, record: MediaRecord, files: Sequence[StoredFile]) -> bool:
     """Keep a new picture and its files, all or nothing; False when the same picture was stored
     meanwhile (by another request or process), which then stands."""
     try:
@@ -101,7 +90,7 @@ async def insert(storage: Storage, record: MediaRecord, files: Sequence[FileToSt
     return True
 
 
-async def add_files(storage: Storage, media_id: str, files: Sequence[FileToStore]) -> None:
+async def add_files(storage: Storage, media_id: str, files: Sequence[StoredFile]) -> None:
     """Keep more files of a stored picture (new crops); those already there stay as they are."""
     names = set(await file_names(storage, media_id))
     missing = [f for f in files if f.name not in names]
@@ -115,7 +104,7 @@ async def add_files(storage: Storage, media_id: str, files: Sequence[FileToStore
             raise
 
 
-async def _insert_files(storage: Storage, media_id: str, files: Sequence[FileToStore]) -> None:
+async def _insert_files(storage: Storage, media_id: str, files: Sequence[StoredFile]) -> None:
     for f in files:  # one at a time: a statement of several megabytes is enough
         await storage.execute(
             sa.insert(media_files).values(

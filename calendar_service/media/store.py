@@ -8,7 +8,7 @@ from typing import Protocol
 
 from calendar_service.db import media as rows
 from calendar_service.db.connection import Storage
-from calendar_service.db.media import FileToStore, MediaRecord, StoredFile
+from calendar_service.db.media import MediaRecord, StoredFile
 
 
 class MediaStore(Protocol):
@@ -18,9 +18,9 @@ class MediaStore(Protocol):
 
     async def find_many(self, ids: Sequence[str]) -> dict[str, MediaRecord]: ...
 
-    async def insert(self, record: MediaRecord, files: Sequence[FileToStore]) -> bool: ...
+    async def insert(self, record: MediaRecord, files: Sequence[StoredFile]) -> bool: ...
 
-    async def add_files(self, media_id: str, files: Sequence[FileToStore]) -> None: ...
+    async def add_files(self, media_id: str, files: Sequence[StoredFile]) -> None: ...
 
     async def file_names(self, media_id: str) -> list[str]: ...
 
@@ -43,10 +43,10 @@ class DatabaseMediaStore:
     async def find_many(self, ids: Sequence[str]) -> dict[str, MediaRecord]:
         return await rows.find_many(self.storage, ids)
 
-    async def insert(self, record: MediaRecord, files: Sequence[FileToStore]) -> bool:
+    async def insert(self, record: MediaRecord, files: Sequence[StoredFile]) -> bool:
         return await rows.insert(self.storage, record, files)
 
-    async def add_files(self, media_id: str, files: Sequence[FileToStore]) -> None:
+    async def add_files(self, media_id: str, files: Sequence[StoredFile]) -> None:
         await rows.add_files(self.storage, media_id, files)
 
     async def file_names(self, media_id: str) -> list[str]:

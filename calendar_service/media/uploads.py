@@ -12,7 +12,7 @@ import asyncio
 from typing import Any
 
 from calendar_service.db.events import now_us
-from calendar_service.db.media import FileToStore, MediaRecord
+from calendar_service.db.media import MediaRecord, StoredFile
 from calendar_service.errors import BadRequest, PayloadTooLarge, ValidationFailed
 from calendar_service.media import images
 from calendar_service.media.sizes import CENTRE, CROPS, crop_name
@@ -31,8 +31,8 @@ class ImageWork:
             return await asyncio.to_thread(function, *args)
 
 
-def _files(pictures: list[images.Picture]) -> list[FileToStore]:
-    return [FileToStore(p.name, p.content_type, p.width, p.height, p.data) for p in pictures]
+def _files(pictures: list[images.Picture]) -> list[StoredFile]:
+    return [StoredFile(p.name, p.content_type, p.width, p.height, p.data) for p in pictures]
 
 
 def _process(data: bytes, max_pixels: int) -> tuple[images.Cleaned, list[images.Picture]]:

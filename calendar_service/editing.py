@@ -55,12 +55,12 @@ async def add_event(
 ) -> store.StoredEvent:
     """Validate ``data`` (a client's document) and store it as a new event."""
     settings: Settings = app_state.settings
-    data = await _with_picture(app_state, data)
+    data = await with_picture(app_state, data)
     event = parse_event(data, settings)
     return await store_new_event(app_state, event=event, actor=actor, action=action)
 
 
-async def _with_picture(app_state: Any, data: Any) -> Any:
+async def with_picture(app_state: Any, data: Any) -> Any:
     """``data`` with its uploaded picture checked and sized, its crops made (before any
     transaction: the work takes a moment and must not hold the database)."""
     if not isinstance(data, dict) or not isinstance(data.get("image"), dict):
@@ -140,9 +140,9 @@ async def change_event(
     settings: Settings = app_state.settings
     storage: Storage = app_state.storage
     if document is not None:
-        document = await _with_picture(app_state, document)
+        document = await with_picture(app_state, document)
     if changes is not None:
-        changes = await _with_picture(app_state, changes)
+        changes = await with_picture(app_state, changes)
     async with storage.transaction():
         current = await locked_event(storage, key)
         if expected_version is not None and expected_version != current.etag_version:

@@ -419,3 +419,44 @@ def test_the_editor_form_keeps_the_picture_and_sets_its_focal_point(
     assert image["alt"] == {"fr": "L'affiche du concert"}
     crop = f"/media/{image['media']}/social-20-80.jpg"
     assert client.get(crop).status_code == 200
+
+
+def test_a_poster_sent_with_the_editor_form_becomes_the_event_picture(
+    client: TestClient, migrated: Settings, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from calendar_service.db import accounts
+    from tests.accounts import CHEAP, make_user, sign_in
+    from tests.test_editor_events import WEEKLY, created_id, token_of
+
+    monkeypatch.setattr(accounts, "hasher", CHEAP)
+    make_user(migrated)
+    assert sign_in(client).status_code == 303
+    fields = {**WEEKLY, "csrf_token": token_of(client), "image.alt.fr": "L'affiche"}
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
+    refused = client.post("/editor/events", data=fields, files={"image.file": ("affiche.svg", svg)})
+    assert refused.status_code == 400
+    error = parse(refused.text).by_id("f-image-file-error")
+    assert error is not None and "SVG" in error.words(), refused.text[:2000]
+    assert stored_count(migrated) == 0
+    sent = client.post(
+        "/editor/events",
+        data=fields,
+        files={"image.file": ("affiche.jpg", phone_photo(), "image/jpeg")},
+        follow_redirects=False,
+    )
+    event_id = created_id(sent)
+    image = client.get(f"/api/events/{event_id}", headers=editor).json()["image"]
+    assert image["width"] == 400 and image["alt"] == {"fr": "L'affiche"} and not image.get("url")
+    assert client.get(f"/media/{image['media']}/social-50-50.jpg").status_code == 200
+    # Taken off again.
+    values = _form_values_of(client, f"/editor/events/{event_id}")
+    values["image.remove"] = "on"
+    removed = client.post(f"/editor/events/{event_id}", data=values, follow_redirects=False)
+    assert removed.status_code == 303, removed.text[:2000]
+    assert client.get(f"/api/events/{event_id}", headers=editor).json().get("image") is None
+
+
+def _form_values_of(client: TestClient, path: str) -> dict[str, str]:
+    from tests.test_editor_events import _form_values
+
+    return _form_values(client.get(path).text)

@@ -137,6 +137,13 @@ WORDS: dict[str, dict[str, str]] = {
         "image_alt": "Texte alternatif",
         "image_alt_help": "Ce que montre l'image, pour les personnes qui ne la voient pas.",
         "image_credit": "Crédit",
+        "image_file": "Envoyer une affiche ou une photo",
+        "image_file_help": "JPEG, PNG, WebP ou HEIC (photo de téléphone), 20 Mo au plus. Elle "
+        "remplace l'image actuelle ; sa position GPS et ses autres métadonnées sont effacées.",
+        "image_drop": "ou déposez l'image ici",
+        "image_current": "L'image actuelle. Cliquez sur le point à garder en vue dans les "
+        "recadrages (réseaux sociaux), ou indiquez-le ci-dessous.",
+        "image_remove": "Retirer l'image de l'événement",
         "image_focus_x": "Point d'intérêt : de gauche à droite (%)",
         "image_focus_y": "Point d'intérêt : de haut en bas (%)",
         "image_decorative": "Image décorative (elle n'apporte rien que le texte ne dise)",
@@ -344,6 +351,13 @@ WORDS: dict[str, dict[str, str]] = {
         "image_alt": "Alternative text",
         "image_alt_help": "What the image shows, for people who cannot see it.",
         "image_credit": "Credit",
+        "image_file": "Send a poster or a photo",
+        "image_file_help": "JPEG, PNG, WebP or HEIC (phone photo), 20 MB at most. It replaces "
+        "the current picture; its GPS position and other metadata are removed.",
+        "image_drop": "or drop the picture here",
+        "image_current": "The current picture. Click the point to keep in view in crops "
+        "(social networks), or type it below.",
+        "image_remove": "Remove the picture from the event",
         "image_focus_x": "Focal point: left to right (%)",
         "image_focus_y": "Focal point: top to bottom (%)",
         "image_decorative": "Decorative picture (it says nothing the text does not)",

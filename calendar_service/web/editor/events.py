@@ -32,10 +32,13 @@ from calendar_service.digits import is_number
 from calendar_service.errors import (
     Conflict,
     NotFound,
+    PayloadTooLarge,
     PreconditionFailed,
     ServiceError,
     ValidationFailed,
 )
+from calendar_service.media.images import ImageRefused, ImageTypeRefused
+from calendar_service.media.uploads import keep_upload
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.phrases import date_phrase, inner_quotes
@@ -66,11 +69,15 @@ from calendar_service.web.editor.event_form import (
     place_errors,
 )
 from calendar_service.web.editor.event_words import LANGUAGE_LABELS, WORDS
-from calendar_service.web.editor.sessions import read_form, require_session
+from calendar_service.web.editor.sessions import read_form, read_form_with_file, require_session
 from calendar_service.web.html import PAGE_CSP, render_page
 from calendar_service.web.public.embed import WORDS as EMBED_WORDS
 
 PAGE_SIZE = 50
+# The form previews a chosen picture before it is sent (a blob: URL of the browser's own).
+FORM_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP.replace("img-src 'self'", "img-src 'self' blob:")
+}
 # The list counts this many events past its page's first at most ("more than" beyond).
 COUNT_CAP = 1_000
 STATES = ("draft", "published", "pending")
@@ -392,7 +399,15 @@ async def _form_page(
     context = _form_context(request, form=form, errors=errors, event=event, stale=stale)
     if event is not None:
         context["history"] = await _history_rows(request.app.state.storage, event, settings, ui)
-    return render_editor(request, "pages/editor_event.html", session, user, context, status=status)
+    return render_editor(
+        request,
+        "pages/editor_event.html",
+        session,
+        user,
+        context,
+        status=status,
+        headers=FORM_HEADERS,
+    )
 
 
 async def new_event_page(request: Request) -> Response:
@@ -421,16 +436,41 @@ async def edit_event_page(request: Request) -> Response:
     return await _form_page(request, session, user, form=form, errors=FormErrors(ui), event=event)
 
 
-def _checked(
-    form: dict[str, str], settings: Settings, ui: str
+async def _checked(
+    request: Request, form: dict[str, str], settings: Settings, ui: str, upload: bytes | None
 ) -> tuple[dict[str, Any], EventIn | None, FormErrors]:
     """The document the form describes, the event it validates to (``None`` with errors),
     and every error: the form's own first, then the shared validation's for the other
-    fields."""
+    fields. A picture sent with the form is kept first and becomes the event's; an uploaded
+    picture is checked and its crops made (before any transaction)."""
+    state = request.app.state
+    picture_error = None
+    if upload is not None:
+        try:
+            record, _ = await keep_upload(
+                state.media,
+                state.image_work,
+                upload,
+                max_bytes=settings.media_max_bytes,
+                max_pixels=settings.media_max_pixels,
+            )
+        except ServiceError as exc:
+            picture_error = _picture_error(exc)
+        else:
+            form["image.media"] = record.id
+            for key in ("image.url", "image.width", "image.height", "image.remove"):
+                form.pop(key, None)
+    if form.get("image.remove"):
+        for key in [k for k in form if k.startswith("image.")]:
+            form.pop(key)
     parsed = document_from_form(form, languages=settings.languages, lang=ui)
+    if picture_error:
+        parsed.errors.add("image.file", picture_error)
     event = None
     try:
-        event = parse_event(parsed.document, settings)
+        document = await editing.with_picture(state, parsed.document)
+        event = parse_event(document, settings)
+        parsed.document = document
     except ValidationFailed as exc:
         place_errors(parsed.errors, exc.errors or [], settings.default_language)
     if not parsed.document.get("title", {}).get(settings.default_language):
@@ -438,15 +478,39 @@ def _checked(
     return parsed.document, None if parsed.errors else event, parsed.errors
 
 
+def _picture_error(exc: ServiceError) -> str:
+    """The form's message key for a picture that was refused."""
+    if isinstance(exc, ImageTypeRefused):
+        return "picture_type"
+    if isinstance(exc, PayloadTooLarge):
+        return "picture_large"
+    if isinstance(exc, ImageRefused) and "too large" in exc.detail:
+        return "picture_pixels"
+    return "picture_damaged"
+
+
+async def _read_event_form(
+    request: Request, session: Session
+) -> tuple[dict[str, str], bytes | None]:
+    settings: Settings = request.app.state.settings
+    return await read_form_with_file(
+        request,
+        secret=session.csrf_secret,
+        purpose="session",
+        file_field="image.file",
+        max_file_bytes=settings.media_max_bytes,
+    )
+
+
 async def create_event(request: Request) -> Response:
     session, user = await require_session(request)
     try:
-        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+        form, upload = await _read_event_form(request, session)
     except ServiceError as exc:
         return editor_refusal(request, exc)
     settings: Settings = request.app.state.settings
     ui, lang_query = editor_ui(request)
-    _, event, errors = _checked(form, settings, ui)
+    _, event, errors = await _checked(request, form, settings, ui, upload)
     stored = None
     if event is not None:
         try:
@@ -475,7 +539,7 @@ def _after_save(
 async def save_event(request: Request) -> Response:
     session, user = await require_session(request)
     try:
-        form = await read_form(request, secret=session.csrf_secret, purpose="session")
+        form, upload = await _read_event_form(request, session)
     except ServiceError as exc:
         return editor_refusal(request, exc)
     settings: Settings = request.app.state.settings
@@ -484,7 +548,7 @@ async def save_event(request: Request) -> Response:
     event = await _event_or_404(storage, request.path_params["event_id"])
     if event.state == "pending":
         form = {**form, "state": "pending"}  # decided in the queue, which tells the proposer
-    document, checked, errors = _checked(form, settings, ui)
+    document, checked, errors = await _checked(request, form, settings, ui, upload)
     stored, stale = None, False
     if checked is not None:
         try:

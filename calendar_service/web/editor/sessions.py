@@ -104,22 +104,56 @@ def same_origin(request: Request) -> bool:
 async def read_form(request: Request, *, secret: str | None, purpose: str) -> dict[str, str]:
     """The fields of a form sent from our page (origin and CSRF token checked), or
     ``Forbidden`` naming the problem."""
+    form, _ = await read_form_with_file(request, secret=secret, purpose=purpose)
+    return form
+
+
+async def read_form_with_file(
+    request: Request,
+    *,
+    secret: str | None,
+    purpose: str,
+    file_field: str | None = None,
+    max_file_bytes: int = 0,
+) -> tuple[dict[str, str], bytes | None]:
+    """The fields of a form sent from our page (origin and CSRF token checked) and, for a
+    ``multipart/form-data`` form, the file of ``file_field`` (None when none was chosen); at most
+    ``MAX_FORM_BYTES`` of fields and ``max_file_bytes`` of file (413 beyond, as it arrives)."""
     if not same_origin(request):
         raise Forbidden("this form was sent from another site; it was refused")
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    multipart = media_type == "multipart/form-data" and file_field is not None
+    limit = MAX_FORM_BYTES + (max_file_bytes if multipart else 0)
     declared = request.headers.get("content-length", "")
-    if is_number(declared) and int(declared) > MAX_FORM_BYTES:
-        raise PayloadTooLarge(f"a form may not exceed {MAX_FORM_BYTES} bytes")
+    if is_number(declared) and int(declared) > limit:
+        raise PayloadTooLarge(_too_large(limit, multipart))
     chunks, size = [], 0
     async for chunk in request.stream():  # never more than the limit in memory
         size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            raise PayloadTooLarge(f"a form may not exceed {MAX_FORM_BYTES} bytes")
+        if size > limit:
+            raise PayloadTooLarge(_too_large(limit, multipart))
         chunks.append(chunk)
     body = b"".join(chunks)
-    try:
-        form = dict(parse_qsl(body.decode(), keep_blank_values=True))
-    except UnicodeDecodeError:
-        form = {}
+    data: bytes | None = None
+    if multipart:
+        request._body = body  # the form parser reads the body already read and counted
+        try:
+            parsed = await request.form(max_files=1, max_fields=1000, max_part_size=MAX_FORM_BYTES)
+        except Exception:  # python-multipart's errors: a malformed form
+            parsed = None
+        form: dict[str, str] = {}
+        if parsed is not None:
+            for key, value in parsed.multi_items():
+                if isinstance(value, str):
+                    form[key] = value
+                elif key == file_field:
+                    data = await value.read() or None
+            await parsed.close()
+    else:
+        try:
+            form = dict(parse_qsl(body.decode(), keep_blank_values=True))
+        except UnicodeDecodeError:
+            form = {}
     sent = form.get(CSRF_FIELD, "")
     settings: Settings = request.app.state.settings
     if (
@@ -128,7 +162,13 @@ async def read_form(request: Request, *, secret: str | None, purpose: str) -> di
         or not hmac.compare_digest(sent, csrf_token(settings, secret, purpose=purpose))
     ):
         raise Forbidden(EXPIRED)
-    return form
+    return form, data
+
+
+def _too_large(limit: int, multipart: bool) -> str:
+    if multipart:
+        return f"a form and its picture may not exceed {limit} bytes"
+    return f"a form may not exceed {limit} bytes"
 
 
 def login_nonce(request: Request) -> tuple[str, bool]:

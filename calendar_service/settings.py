@@ -102,6 +102,18 @@ class Settings(BaseSettings):
         le=200_000_000,
         description="Largest picture accepted, in pixels (width x height; 422 beyond).",
     )
+    proposal_media_max_bytes: int = Field(
+        8_000_000,
+        ge=100_000,
+        le=100_000_000,
+        description="Largest picture the public proposal form accepts, in bytes.",
+    )
+    proposal_pictures_per_hour: int = Field(
+        3,
+        ge=0,
+        le=1_000,
+        description="Pictures an address may send with proposals per rolling hour.",
+    )
     media_cache_bytes: int = Field(
         32_000_000, ge=0, description="Memory each process keeps picture files in, in bytes."
     )

@@ -460,3 +460,41 @@ def _form_values_of(client: TestClient, path: str) -> dict[str, str]:
     from tests.test_editor_events import _form_values
 
     return _form_values(client.get(path).text)
+
+
+def test_a_proposal_may_bring_a_picture_within_its_own_limits(
+    migrated: Settings, tokens: dict[str, str], editor: dict[str, str]
+) -> None:
+    from tests.accounts import csrf_of
+    from tests.test_proposer import form
+
+    settings = make_settings(
+        migrated.database_url, proposal_pictures_per_hour=2, proposals_per_hour=50
+    )
+    with TestClient(create_app(settings)) as client:
+
+        def propose(picture: bytes, **fields: str) -> Any:
+            token = csrf_of(client.get("/proposer"))
+            return client.post(
+                "/proposer",
+                data={"csrf_token": token, **form(**fields)},
+                files={"picture": ("affiche.jpg", picture, "image/jpeg")},
+                follow_redirects=False,
+            )
+
+        def error_of(response: Any, field: str) -> str:
+            return parse(response.text).by_id(f"{field}-error").words()
+
+        silent = propose(phone_photo())
+        assert silent.status_code == 400 and "Décrivez" in error_of(silent, "picture_alt")
+        svg = propose(b"<svg><script>alert(1)</script></svg>", picture_alt="Affiche")
+        assert svg.status_code == 400 and "SVG" in error_of(svg, "picture")
+        sent = propose(phone_photo(), picture_alt="Affiche du concert")
+        assert sent.status_code == 303, sent.text[:2000]
+        [pending] = client.get("/api/events?state=pending", headers=editor).json()["items"]
+        assert pending["image"]["media"] and pending["image"]["width"] == 400
+        assert pending["image"]["alt"] == {"fr": "Affiche du concert"}
+        # Two pictures an hour from one address (the SVG counted): the third is refused.
+        third = propose(phone_photo(), picture_alt="Affiche")
+        assert third.status_code == 400 and "Trop d'images" in error_of(third, "picture")
+    assert stored_count(migrated) == 1

@@ -85,6 +85,7 @@ def test_the_form_speaks_french(client: TestClient) -> None:
         "Date et heures",
         "Lieu",
         "Organisation",
+        "Affiche ou photo",
         "Vous",
     ]
     options = [o.attrs["value"] for o in tree.by_id("category").all("option")]

@@ -120,6 +120,7 @@ async def submit_proposal(
     settings: Settings = request.app.state.settings
     storage: Storage = request.app.state.storage
     address = client_address(request)
+    data = await editing.with_picture(request.app.state, data)
     event, proposer = check_proposal(data, settings, every=every)
     async with storage.transaction():
         stored = await editing.store_new_event(

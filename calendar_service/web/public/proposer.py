@@ -18,17 +18,22 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import Message
 
+from calendar_service.db import limits
+from calendar_service.db.proposals import HOUR_US
 from calendar_service.errors import (
     PayloadTooLarge,
     ServiceError,
     TooManyRequests,
     ValidationFailed,
 )
+from calendar_service.media.images import ImageTypeRefused
+from calendar_service.media.uploads import keep_upload
 from calendar_service.settings import Settings
 from calendar_service.vocabulary import CATEGORIES
 from calendar_service.web.api.proposals import (
     HONEYPOT,
     check_proposal,
+    client_address,
     count_proposal,
     editors_told,
     submit_proposal,
@@ -38,7 +43,7 @@ from calendar_service.web.editor.sessions import (
     CSRF_FIELD,
     csrf_token,
     login_nonce,
-    read_form,
+    read_form_with_file,
     set_login_nonce,
 )
 from calendar_service.web.html import render_page
@@ -46,7 +51,7 @@ from calendar_service.web.inputs import read_body
 
 PATH = "/proposer"
 PURPOSE = "proposal"
-FORM_TYPES = ("application/x-www-form-urlencoded",)
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 TEXT_FIELDS = (
     "title_fr",
     "title_en",
@@ -64,6 +69,8 @@ TEXT_FIELDS = (
     "organizer_name",
     "organizer_url",
     "price",
+    "picture",  # the file: never kept as text, named here for its error's place
+    "picture_alt",
     "proposer_name",
     "proposer_email",
     "proposer_message",
@@ -135,6 +142,20 @@ WORDS: dict[str, dict[str, str]] = {
             "Par exemple «\u00a0Gratuit\u00a0» "
             "ou «\u00a05\u00a0€\u00a0; 3\u00a0€ tarif réduit\u00a0»."
         ),
+        "picture": "Affiche ou photo",
+        "picture_help": "Facultatif. JPEG, PNG, WebP ou HEIC (photo de téléphone), 8 Mo au plus. "
+        "Sa position GPS et ses autres métadonnées sont effacées.",
+        "picture_alt": "Ce que montre l'image",
+        "picture_alt_help": "Pour les personnes qui ne la voient pas : par exemple « Affiche du "
+        "concert : une chanteuse sur fond orange ».",
+        "need_picture_alt": "Décrivez l'image pour les personnes qui ne la voient pas.",
+        "picture_limited": "Trop d'images ont été envoyées depuis votre connexion ; réessayez "
+        "dans une heure, ou envoyez la proposition sans image.",
+        "picture_type": "Envoyez une image JPEG, PNG, WebP ou HEIC ; SVG et GIF ne sont pas "
+        "acceptés.",
+        "picture_large": "Cette image dépasse {size} Mo : choisissez une image plus légère.",
+        "picture_damaged": "Cette image est abîmée, incomplète ou trop grande : choisissez-en "
+        "une autre.",
         "you": "Vous",
         "you_help": "Vus seulement par l'équipe, jamais publiés.",
         "proposer_name": "Votre nom",
@@ -212,6 +233,18 @@ WORDS: dict[str, dict[str, str]] = {
         "organizer_url": "Organiser's website",
         "price": "Price",
         "price_help": "For example “Free” or “€5; €3 concessions”.",
+        "picture": "Poster or photo",
+        "picture_help": "Optional. JPEG, PNG, WebP or HEIC (phone photo), 8 MB at most. Its GPS "
+        "position and other metadata are removed.",
+        "picture_alt": "What the picture shows",
+        "picture_alt_help": "For people who cannot see it: for example “Concert poster: a singer "
+        "on an orange background”.",
+        "need_picture_alt": "Describe the picture for people who cannot see it.",
+        "picture_limited": "Too many pictures were sent from your connection; try again in an "
+        "hour, or send the proposal without a picture.",
+        "picture_type": "Send a JPEG, PNG, WebP or HEIC picture; SVG and GIF are not accepted.",
+        "picture_large": "This picture is over {size} MB: choose a lighter one.",
+        "picture_damaged": "This picture is damaged, incomplete or too large: choose another.",
         "you": "You",
         "you_help": "Seen by the team only, never published.",
         "proposer_name": "Your name",
@@ -425,14 +458,26 @@ async def propose(request: Request) -> Response:
     ui, lang_query = editor_ui(request)
     w = WORDS[ui]
     nonce, new = login_nonce(request)
+    multipart = request.headers.get("content-type", "").lower().startswith("multipart/")
+    most = settings.max_proposal_bytes + (settings.proposal_media_max_bytes if multipart else 0)
     try:
-        read = await _read_within(request, settings.max_proposal_bytes)
-        form = await read_form(read, secret=None if new else nonce, purpose=PURPOSE)
+        read = await _read_within(request, most)
+        form, picture = await read_form_with_file(
+            read,
+            secret=None if new else nonce,
+            purpose=PURPOSE,
+            file_field="picture",
+            max_file_bytes=settings.proposal_media_max_bytes,
+        )
     except PayloadTooLarge:
         size = math.floor(settings.max_proposal_bytes / 1000)
+        message = w["too_large"].format(size=size)
+        if multipart:  # most likely the picture
+            megabytes = math.floor(settings.proposal_media_max_bytes / 1_000_000)
+            message = w["picture_large"].format(size=megabytes) + " " + message
         with contextlib.suppress(TooManyRequests):
             await count_proposal(request)  # refused, but sent: it counts
-        return _page(request, nonce=nonce, message=w["too_large"].format(size=size), status=413)
+        return _page(request, nonce=nonce, message=message, status=413)
     except ServiceError as exc:
         return editor_refusal(request, exc)  # not sent from our form: not a proposal
     values = {name: form.get(name, "").strip() for name in TEXT_FIELDS}
@@ -453,6 +498,12 @@ async def propose(request: Request) -> Response:
         return thanks
     moments, errors = _moments(values, w)
     document = {**_document(values), **moments}
+    if picture is not None:
+        image, problem = await _picture(request, picture, values["picture_alt"], w)
+        if problem:
+            errors[problem[0]] = problem[1]
+        else:
+            document["image"] = image
     others: list[str] = []
     try:
         if errors:
@@ -466,6 +517,39 @@ async def propose(request: Request) -> Response:
         found, others = _field_errors(exc, values, w)
         errors = {**found, **errors}
     return _page(request, nonce=nonce, values=values, errors=errors, others=others, status=400)
+
+
+async def _picture(
+    request: Request, data: bytes, alt: str, w: dict[str, str]
+) -> tuple[dict[str, Any] | None, tuple[str, str] | None]:
+    """The proposal's picture, kept, or the field and message saying why not: it needs its
+    alt text, counts towards its own hourly limit per address (in the database, before the
+    work), and is kept as an editor's upload is, under its own size limit."""
+    settings: Settings = request.app.state.settings
+    state = request.app.state
+    if not alt:
+        return None, ("picture_alt", w["need_picture_alt"])
+    key = f"proposal-picture:{client_address(request)}"
+    limit = limits.Limit(key, settings.proposal_pictures_per_hour, HOUR_US)
+    taken = await limits.take(state.storage, [limit])
+    if taken.retry_after is not None:
+        return None, ("picture", w["picture_limited"])
+    try:
+        record, _ = await keep_upload(
+            state.media,
+            state.image_work,
+            data,
+            max_bytes=settings.proposal_media_max_bytes,
+            max_pixels=settings.media_max_pixels,
+        )
+    except ImageTypeRefused:
+        return None, ("picture", w["picture_type"])
+    except PayloadTooLarge:
+        size = math.floor(settings.proposal_media_max_bytes / 1_000_000)
+        return None, ("picture", w["picture_large"].format(size=size))
+    except ServiceError:
+        return None, ("picture", w["picture_damaged"])
+    return {"media": record.id, "alt": {settings.default_language: alt}}, None
 
 
 def _placeholder(values: dict[str, str]) -> dict[str, Any]:

@@ -148,6 +148,60 @@ def fetch_calendar(
     redirects; every host is checked by ``check`` (by default ``checked_address``, refusing
     non-public addresses unless ``allow_private``). ``FetchError`` says what went wrong.
     """
+    return fetch_url(
+        url,
+        max_bytes=max_bytes,
+        allow_private=allow_private,
+        timeout=timeout,
+        check=check,
+        types=CALENDAR_TYPES,
+        accept="text/calendar, */*;q=0.1",
+        what="a calendar",
+    )
+
+
+PICTURE_TYPES = (
+    "image/jpeg",
+    "image/png",
+    "image/webp",
+    "image/heic",
+    "image/heif",
+    "application/octet-stream",
+)
+
+
+def fetch_picture(
+    url: str, *, max_bytes: int, allow_local: bool = False, timeout: float = FETCH_SECONDS
+) -> bytes:
+    """The body of an https URL that answers with a picture (the bytes are checked for what
+    they are afterwards), under the same limits as a calendar; plain http and non-public
+    addresses only with ``allow_local`` (tests, closed networks)."""
+    return fetch_url(
+        url,
+        max_bytes=max_bytes,
+        allow_private=allow_local,
+        timeout=timeout,
+        types=PICTURE_TYPES,
+        accept="image/jpeg, image/png, image/webp, image/heic;q=0.9, */*;q=0.1",
+        what="a picture",
+        schemes=("http", "https") if allow_local else ("https",),
+    )
+
+
+def fetch_url(
+    url: str,
+    *,
+    max_bytes: int,
+    types: tuple[str, ...],
+    accept: str,
+    what: str,
+    allow_private: bool = False,
+    timeout: float = FETCH_SECONDS,
+    check: AddressCheck | None = None,
+    schemes: tuple[str, ...] = ("http", "https"),
+) -> bytes:
+    """The body of a URL that answers with one of ``types`` (or none), as ``fetch_calendar``
+    says; only ``schemes`` are followed, redirects included."""
     check = check or functools.partial(checked_address, allow_private=allow_private)
     shown = url if len(url) <= 200 else url[:197] + "..."
     deadline = time.monotonic() + timeout
@@ -158,8 +212,9 @@ def fetch_calendar(
         where = (
             shown if hop == 0 else f"{shown} (redirected to {_shown_host(parts.hostname or '')})"
         )
-        if scheme not in ("http", "https"):
-            raise FetchError(f"{where}: only http, https and webcal addresses are fetched")
+        if scheme not in schemes:
+            allowed = "https" if schemes == ("https",) else "http, https and webcal"
+            raise FetchError(f"{where}: only {allowed} addresses are fetched")
         try:
             port = parts.port or (443 if scheme == "https" else 80)
         except ValueError:
@@ -176,7 +231,7 @@ def fetch_calendar(
                 target,
                 headers={
                     "User-Agent": "calendar-service import",
-                    "Accept": "text/calendar, */*;q=0.1",
+                    "Accept": accept,
                     "Accept-Encoding": "identity",
                 },
             )
@@ -190,9 +245,9 @@ def fetch_calendar(
             if response.status != 200:
                 raise FetchError(f"{where}: HTTP {response.status} {_phrase(response.status)}")
             media_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
-            if media_type and media_type not in CALENDAR_TYPES:
-                named = media_type if _MEDIA_TYPE.match(media_type) else "not a calendar type"
-                raise FetchError(f"{where} did not answer with a calendar (Content-Type {named})")
+            if media_type and media_type not in types:
+                named = media_type if _MEDIA_TYPE.match(media_type) else f"not {what}'s type"
+                raise FetchError(f"{where} did not answer with {what} (Content-Type {named})")
             declared = response.getheader("Content-Length", "")
             if declared.isdigit() and int(declared) > max_bytes:
                 raise FetchError(f"{where} is larger than {max_bytes} bytes")

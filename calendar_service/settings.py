@@ -114,6 +114,11 @@ class Settings(BaseSettings):
         le=1_000,
         description="Pictures an address may send with proposals per rolling hour.",
     )
+    media_fetch_local: bool = Field(
+        False,
+        description="Let editors host pictures from plain http and private or loopback "
+        "addresses (tests and closed networks; refused in production).",
+    )
     media_cache_bytes: int = Field(
         32_000_000, ge=0, description="Memory each process keeps picture files in, in bytes."
     )
@@ -253,6 +258,8 @@ class Settings(BaseSettings):
                 problems.append("CALENDAR_BASE_URL must be an https URL")
             elif parts.hostname in ("localhost", "127.0.0.1", "::1"):
                 problems.append("CALENDAR_BASE_URL must be the public host, not localhost")
+            if self.media_fetch_local:
+                problems.append("CALENDAR_MEDIA_FETCH_LOCAL must be off (it reaches private hosts)")
             if problems:
                 raise ValueError("unsafe production settings: " + "; ".join(problems))
         return self

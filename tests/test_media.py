@@ -24,6 +24,7 @@ from calendar_service.cli import main as cli_main
 from calendar_service.settings import Settings
 from tests.conftest import make_settings, run_on
 from tests.htmltree import parse
+from tests.test_fetch import serve  # noqa: F401 - the local HTTP server fixture
 from tests.test_pages import BASE, make, titled
 
 PARIS_GPS = {1: "N", 2: (48.0, 51.0, 24.0), 3: "E", 4: (2.0, 21.0, 3.0)}
@@ -498,3 +499,81 @@ def test_a_proposal_may_bring_a_picture_within_its_own_limits(
         third = propose(phone_photo(), picture_alt="Affiche")
         assert third.status_code == 400 and "Trop d'images" in error_of(third, "picture")
     assert stored_count(migrated) == 1
+
+
+def test_a_picture_elsewhere_is_fetched_once_and_hosted_within_limits(
+    migrated: Settings,
+    tokens: dict[str, str],
+    editor: dict[str, str],
+    serve: Any,  # noqa: F811
+) -> None:
+    server = serve()
+    server.routes["/affiche.jpg"] = (200, {"Content-Type": "image/jpeg"}, phone_photo())
+    server.routes["/old"] = (301, {"Location": "/affiche.jpg"}, b"")
+    server.routes["/page"] = (200, {"Content-Type": "text/html"}, b"<html>secret</html>")
+    big = encoded(Image.effect_noise((1200, 900), 80).convert("RGB"), "JPEG", quality=100)
+    server.routes["/big.jpg"] = (200, {"Content-Type": "image/jpeg"}, big)
+
+    def host(client: TestClient, url: str) -> Any:
+        return client.post("/api/media", json={"url": url}, headers=editor)
+
+    closed = make_settings(migrated.database_url, base_url=BASE)
+    with TestClient(create_app(closed), base_url=BASE) as client:
+        plain = host(client, server.url + "/affiche.jpg")
+        assert plain.status_code == 422 and "only https" in plain.json()["detail"]
+        local = host(client, server.url.replace("http:", "https:") + "/affiche.jpg")
+        assert local.status_code == 422 and "refused" in local.json()["detail"]
+        assert host(client, "https://169.254.169.254/latest/meta-data").status_code == 422
+    assert stored_count(migrated) == 0
+
+    opened = make_settings(
+        migrated.database_url, base_url=BASE, media_fetch_local=True, media_max_bytes=200_000
+    )
+    with TestClient(create_app(opened), base_url=BASE) as client:
+        page = host(client, server.url + "/page")
+        assert page.status_code == 422 and "did not answer with a picture" in page.json()["detail"]
+        assert "secret" not in page.text
+        too_big = host(client, server.url + "/big.jpg")
+        assert too_big.status_code == 422 and "larger than" in too_big.json()["detail"]
+        hosted = host(client, server.url + "/old")
+        assert hosted.status_code == 201, hosted.text
+        assert hosted.json()["id"] == upload(client, editor, phone_photo()).json()["id"]
+        for _, _, raw in every_file(client, hosted.json()):
+            assert SECRET not in raw
+    assert stored_count(migrated) == 1
+    requests = [path for path, _ in server.requests]
+    assert requests.count("/affiche.jpg") == 1  # fetched once (the later upload is the same)
+
+
+def test_the_editor_form_hosts_a_picture_from_its_address(
+    migrated: Settings,
+    tokens: dict[str, str],
+    editor: dict[str, str],
+    serve: Any,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from calendar_service.db import accounts
+    from tests.accounts import CHEAP, make_user, sign_in
+    from tests.test_editor_events import WEEKLY, created_id, token_of
+
+    server = serve()
+    server.routes["/affiche.jpg"] = (200, {"Content-Type": "image/jpeg"}, phone_photo())
+    monkeypatch.setattr(accounts, "hasher", CHEAP)
+    make_user(migrated)
+    settings = make_settings(migrated.database_url, media_fetch_local=True)
+    with TestClient(create_app(settings)) as client:
+        assert sign_in(client).status_code == 303
+        fields = {
+            **WEEKLY,
+            "csrf_token": token_of(client),
+            "image.url": server.url + "/missing.jpg",
+            "image.host": "on",
+            "image.alt.fr": "L'affiche",
+        }
+        failed = client.post("/editor/events", data=fields)
+        assert failed.status_code == 400
+        assert "n'a pas pu être récupérée" in parse(failed.text).by_id("f-image-url-error").words()
+        fields["image.url"] = server.url + "/affiche.jpg"
+        event_id = created_id(client.post("/editor/events", data=fields, follow_redirects=False))
+        image = client.get(f"/api/events/{event_id}", headers=editor).json()["image"]
+        assert image["media"] and not image.get("url") and image["height"] == 600

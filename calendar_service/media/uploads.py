@@ -14,6 +14,7 @@ from typing import Any
 from calendar_service.db.events import now_us
 from calendar_service.db.media import MediaRecord, StoredFile
 from calendar_service.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from calendar_service.fetch import FetchError, fetch_picture
 from calendar_service.media import images
 from calendar_service.media.sizes import CENTRE, CROPS, crop_name
 from calendar_service.media.store import MediaStore
@@ -131,4 +132,30 @@ def unknown_picture() -> ValidationFailed:
                 "it answers",
             }
         ],
+    )
+
+
+async def keep_from_url(
+    store: MediaStore,
+    work: ImageWork,
+    url: str,
+    *,
+    max_bytes: int,
+    max_pixels: int,
+    allow_local: bool,
+) -> tuple[MediaRecord, bool]:
+    """A picture found at ``url``, fetched once (in a thread: https only, public addresses only
+    unless ``allow_local``, within the size and time limits) and kept as an upload is; 422
+    naming why it could not be fetched, 415/422 for what it turned out to be."""
+    try:
+        data = await asyncio.to_thread(
+            fetch_picture, url, max_bytes=max_bytes, allow_local=allow_local
+        )
+    except FetchError as exc:
+        raise ValidationFailed(
+            f"the picture could not be fetched: {exc}",
+            errors=[{"field": "url", "message": str(exc)}],
+        ) from None
+    return await keep_upload(
+        store, work, data, max_bytes=max_bytes, max_pixels=max_pixels, source_url=url[:2000]
     )

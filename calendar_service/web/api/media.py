@@ -13,7 +13,7 @@ from starlette.routing import Route
 
 from calendar_service.db.media import MediaRecord
 from calendar_service.digits import is_number
-from calendar_service.errors import BadRequest, NotFound, PayloadTooLarge
+from calendar_service.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from calendar_service.media.sizes import (
     CENTRE,
     CROPS,
@@ -21,9 +21,10 @@ from calendar_service.media.sizes import (
     responsive_widths,
     size_at,
 )
-from calendar_service.media.uploads import keep_upload
+from calendar_service.media.uploads import keep_from_url, keep_upload
 from calendar_service.settings import Settings
 from calendar_service.web.api.auth import require_role
+from calendar_service.web.inputs import read_json
 from calendar_service.web.responses import json_response
 
 FORM_TYPES = ("multipart/form-data",)
@@ -94,14 +95,33 @@ def _file(root: str, name: str, width: int, height: int) -> dict[str, Any]:
 async def upload_media(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     await require_role(request, "editor")
-    data = await read_upload(request, max_bytes=settings.media_max_bytes)
-    record, new = await keep_upload(
-        request.app.state.media,
-        request.app.state.image_work,
-        data,
-        max_bytes=settings.media_max_bytes,
-        max_pixels=settings.media_max_pixels,
-    )
+    state = request.app.state
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "application/json":  # {"url": "https://…"}: fetched once, then ours
+        asked = await read_json(request, max_bytes=10_000)
+        url = asked.get("url") if isinstance(asked, dict) else None
+        if not isinstance(url, str) or not url.strip():
+            raise ValidationFailed(
+                'send the picture\'s address as {"url": "https://…"}',
+                errors=[{"field": "url", "message": "required"}],
+            )
+        record, new = await keep_from_url(
+            state.media,
+            state.image_work,
+            url.strip(),
+            max_bytes=settings.media_max_bytes,
+            max_pixels=settings.media_max_pixels,
+            allow_local=settings.media_fetch_local,
+        )
+    else:
+        data = await read_upload(request, max_bytes=settings.media_max_bytes)
+        record, new = await keep_upload(
+            state.media,
+            state.image_work,
+            data,
+            max_bytes=settings.media_max_bytes,
+            max_pixels=settings.media_max_pixels,
+        )
     body = media_json(record, settings.base_url)
     location = f"{settings.base_url}/api/media/{record.id}"
     return json_response(body, 201 if new else 200, {"Location": location})

@@ -144,6 +144,8 @@ WORDS: dict[str, dict[str, str]] = {
         "image_current": "L'image actuelle. Cliquez sur le point à garder en vue dans les "
         "recadrages (réseaux sociaux), ou indiquez-le ci-dessous.",
         "image_remove": "Retirer l'image de l'événement",
+        "image_host": "Héberger cette image ici (elle est récupérée une fois, puis servie par "
+        "le service comme une image envoyée)",
         "image_focus_x": "Point d'intérêt : de gauche à droite (%)",
         "image_focus_y": "Point d'intérêt : de haut en bas (%)",
         "image_decorative": "Image décorative (elle n'apporte rien que le texte ne dise)",
@@ -358,6 +360,8 @@ WORDS: dict[str, dict[str, str]] = {
         "image_current": "The current picture. Click the point to keep in view in crops "
         "(social networks), or type it below.",
         "image_remove": "Remove the picture from the event",
+        "image_host": "Host this picture here (fetched once, then served by the service like an "
+        "uploaded one)",
         "image_focus_x": "Focal point: left to right (%)",
         "image_focus_y": "Focal point: top to bottom (%)",
         "image_decorative": "Decorative picture (it says nothing the text does not)",

@@ -38,7 +38,7 @@ from calendar_service.errors import (
     ValidationFailed,
 )
 from calendar_service.media.images import ImageRefused, ImageTypeRefused
-from calendar_service.media.uploads import keep_upload
+from calendar_service.media.uploads import keep_from_url, keep_upload
 from calendar_service.models import EventIn
 from calendar_service.normalise import parse_event
 from calendar_service.phrases import date_phrase, inner_quotes
@@ -63,6 +63,7 @@ from calendar_service.web.editor.common import (
 from calendar_service.web.editor.event_form import (
     EXTRA_PARTNER_ROWS,
     MAX_PARTNER_ROWS,
+    MESSAGES,
     FormErrors,
     document_from_form,
     form_from_document,
@@ -444,7 +445,7 @@ async def _checked(
     fields. A picture sent with the form is kept first and becomes the event's; an uploaded
     picture is checked and its crops made (before any transaction)."""
     state = request.app.state
-    picture_error = None
+    picture_error: tuple[str, str] | None = None
     if upload is not None:
         try:
             record, _ = await keep_upload(
@@ -455,17 +456,35 @@ async def _checked(
                 max_pixels=settings.media_max_pixels,
             )
         except ServiceError as exc:
-            picture_error = _picture_error(exc)
+            picture_error = ("image.file", _picture_error(exc))
         else:
             form["image.media"] = record.id
             for key in ("image.url", "image.width", "image.height", "image.remove"):
+                form.pop(key, None)
+    elif form.get("image.host") and form.get("image.url", "").strip():
+        try:
+            record, _ = await keep_from_url(
+                state.media,
+                state.image_work,
+                form["image.url"].strip(),
+                max_bytes=settings.media_max_bytes,
+                max_pixels=settings.media_max_pixels,
+                allow_local=settings.media_fetch_local,
+            )
+        except ValidationFailed as exc:
+            picture_error = ("image.url", MESSAGES[ui]["picture_fetch"] + f" ({exc.detail})")
+        except ServiceError as exc:
+            picture_error = ("image.url", _picture_error(exc))
+        else:
+            form["image.media"] = record.id
+            for key in ("image.url", "image.width", "image.height", "image.host"):
                 form.pop(key, None)
     if form.get("image.remove"):
         for key in [k for k in form if k.startswith("image.")]:
             form.pop(key)
     parsed = document_from_form(form, languages=settings.languages, lang=ui)
     if picture_error:
-        parsed.errors.add("image.file", picture_error)
+        parsed.errors.add(*picture_error)
     event = None
     try:
         document = await editing.with_picture(state, parsed.document)

@@ -163,6 +163,40 @@ def text_of(url: str, headers: dict[str, str] | None = None) -> str:
     return body.decode() if status == 200 else ""
 
 
+# --- pictures ----------------------------------------------------------------------------------
+
+
+def test_a_picture_uploaded_to_one_process_is_served_by_the_other_and_the_proxy(
+    topology: Topology,
+) -> None:
+    """Pictures live in the database: a file uploaded through process a is served, byte for
+    byte and with the same validators, by process b and by nginx; both answer 304."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    poster = BytesIO()
+    Image.new("RGB", (700, 500), (uuid.uuid4().int % 255, 90, 160)).save(poster, "PNG")
+    status, _, body = fetch(
+        f"{topology.a.url}/api/media",
+        {**topology.editor, "Content-Type": "image/png"},
+        method="POST",
+        body=poster.getvalue(),
+    )
+    assert status == 201, body[:300]
+    sent = json.loads(body)
+    path = f"/media/{sent['id']}/640.webp"
+    answers = [fetch(base + path) for base in (topology.a.url, topology.b.url, topology.proxy.url)]
+    assert [a[0] for a in answers] == [200, 200, 200]
+    assert answers[0][2] == answers[1][2] == answers[2][2]
+    assert Image.open(BytesIO(answers[1][2])).size == (640, 457)
+    [etag] = {a[1]["etag"] for a in answers}
+    for base in (topology.a.url, topology.b.url, topology.proxy.url):
+        status, headers, _ = fetch(base + path, {"If-None-Match": etag})
+        assert status == 304, base
+        assert headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
 # --- writes propagate -------------------------------------------------------------------------
 
 

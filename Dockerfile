@@ -10,6 +10,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     CALENDAR_DATABASE_URL=sqlite:////data/calendar.db \
     CALENDAR_FEEDS_DIR=/app/feeds
+# Pango and a font for WeasyPrint (the printed programme and flyers).
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --home-dir /app calendar \
     && mkdir -p /data /app \
     && chown calendar /data

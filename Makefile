@@ -10,6 +10,18 @@ NODE_STAMP := tests/js/node_modules/.installed
 .PHONY: run test check bench clean
 
 $(STAMP): pyproject.toml
+	@# WeasyPrint (printed programme, flyers) needs Pango and a font from the system.
+	@if ! ldconfig -p | grep -q libpangoft2-1.0 || ! fc-list 2>/dev/null | grep -qi dejavu; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq --no-install-recommends \
+				libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core; \
+		elif command -v apt-get >/dev/null && sudo -n true 2>/dev/null; then \
+			sudo apt-get update -qq && sudo apt-get install -y -qq --no-install-recommends \
+				libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-dejavu-core; \
+		else \
+			echo "Printing needs Pango and a font: apt-get install libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core"; \
+		fi; \
+	fi
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test]"

@@ -40,6 +40,7 @@ from calendar_service.web.api import imports, openapi, proposals
 from calendar_service.web.api import media as media_api
 from calendar_service.web.editor import admin as editor_admin
 from calendar_service.web.editor import events as editor_events
+from calendar_service.web.editor import flyer as editor_flyer
 from calendar_service.web.editor import moderation as editor_proposals
 from calendar_service.web.editor import signin as editor_auth
 from calendar_service.web.html import render_page, ui_language
@@ -49,6 +50,7 @@ from calendar_service.web.public import (
     newsletter,
     pages,
     preview,
+    printing,
     proposer,
     syndication,
 )
@@ -176,6 +178,7 @@ def create_app(settings: Settings) -> Starlette:
             *imports.routes,
             *media_api.routes,
             *media_files.routes,
+            *printing.routes,
             *feeds_web.routes,
             *preview.routes,
             *newsletter.routes,
@@ -186,6 +189,7 @@ def create_app(settings: Settings) -> Starlette:
             *pages.routes,
             *agenda.routes,
             *editor_auth.routes,
+            *editor_flyer.routes,  # before the event's actions (/editor/events/{id}/{action})
             *editor_events.routes,
             *editor_proposals.routes,
             *editor_admin.routes,
@@ -215,6 +219,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.media = DatabaseMediaStore(storage)
     app.state.media_files = FileCache(settings.media_cache_bytes)
     app.state.image_work = ImageWork()
+    app.state.pdf_slots = printing.PdfSlots()
     return app
 
 

@@ -278,6 +278,7 @@ GETS = [
     "/editor/events/{event_id}/preview",
     "/editor/events/{event_id}/preview/widget",
     "/editor/events/{event_id}/preview/block",
+    "/editor/events/{event_id}/flyer.{fmt}",
     "/editor/events/{event_id}/{action}",
     "/editor",
     "/editor/password",
@@ -382,6 +383,7 @@ CONCRETE: dict[str, Callable[[Any], str]] = {
     "/editor/events/{event_id}/preview/block": (
         lambda c: f"/editor/events/{_draft_id(c)}/preview/block"
     ),
+    "/editor/events/{event_id}/flyer.{fmt}": lambda c: f"/editor/events/{_draft_id(c)}/flyer.pdf",
     "/editor/events/{event_id}/{action}": lambda c: f"/editor/events/{_draft_id(c)}/publish",
     "/editor/proposals/{event_id:int}/accept": (
         lambda c: f"/editor/proposals/{_proposal_id(c)}/accept"

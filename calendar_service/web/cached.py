@@ -47,6 +47,7 @@ CACHED_PATHS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = (
     (re.compile(r"^/newsletter/events/[^/]+\.(?:html|txt|md)$"), ("lang",)),
     (re.compile(r"^/newsletter/[^/]+\.(?:html|txt|md)$"), (*_FEED_FILTERS, "from", "to", "group")),
     (re.compile(r"^/agenda(?:/\d{4}/\d{2})?$"), AGENDA_PARAMETERS),
+    (re.compile(r"^/print/[^/]+\.(?:html|pdf)$"), (*_FEED_FILTERS, "from", "to", "group")),
 )
 # Parameters read as lists (``?tag=a&tag=b`` or ``?tag=a,b``); the others are read once (the
 # last value wins, as Starlette's ``QueryParams.get`` reads them).

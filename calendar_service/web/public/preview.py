@@ -44,6 +44,11 @@ WORDS: dict[str, dict[str, str]] = {
         "copy_title": "Copier le bloc",
         "copied": "Copié dans le presse-papiers.",
         "automate": "Automatiser avec Mailchimp ou Brevo",
+        "print_title": "Le programme à imprimer",
+        "print_help": "Les mêmes événements sur des pages A4, chacun avec son image, ses "
+        "dates, son lieu, son tarif et un QR code vers sa page : pour le panneau d'affichage.",
+        "print_pdf": "Programme en PDF (A4)",
+        "print_html": "Page prête à imprimer",
         "automate_help": "Ces flux donnent les événements à venir, chacun avec son bloc prêt à "
         "envoyer ; votre outil d'e-mailing les lit à chaque envoi.",
         "rss_url": "Flux RSS (Mailchimp)",
@@ -78,6 +83,11 @@ WORDS: dict[str, dict[str, str]] = {
         "copy_title": "Copy the section",
         "copied": "Copied to the clipboard.",
         "automate": "Automate with Mailchimp or Brevo",
+        "print_title": "The programme to print",
+        "print_help": "The same events on A4 pages, each with its picture, dates, place, price "
+        "and a QR code to its page: for the notice board.",
+        "print_pdf": "Programme as PDF (A4)",
+        "print_html": "Print-ready page",
         "automate_help": "These feeds list the coming events, each with its ready-made block; "
         "your e-mail tool reads them at each send.",
         "rss_url": "RSS feed (Mailchimp)",
@@ -192,6 +202,8 @@ async def preview(request: Request) -> Response:
                 fmt=fmt,
             )
             digests[fmt] = entry.body.decode()
+        for printed in ("html", "pdf"):
+            urls[f"print_{printed}"] = f"/print/{slug}.{printed}?{query}"
     feed_query = f"?lang={lang}" if lang != settings.default_language else ""
     shown = slug if slug in feeds else next(iter(feeds), "")
     urls["rss"] = f"{settings.base_url}/feeds/{shown}.rss{feed_query}"

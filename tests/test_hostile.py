@@ -342,6 +342,47 @@ def test_descriptions_made_to_be_slow_do_not_hold_the_loop(service: Service) -> 
     assert watch.slowest < FREE_LOOP_S
 
 
+# --- pictures and print ----------------------------------------------------------------------
+
+
+def test_heavy_pictures_bombs_and_pdfs_do_not_hold_the_loop(service: Service) -> None:
+    """Large photos (decoded and made into a dozen files each), decompression bombs, damaged
+    files and programmes to print, all at once: the loop stays free, every answer is the one
+    documented, nothing is a 5xx."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    def encoded(image: Image.Image, kind: str, **options: Any) -> bytes:
+        out = BytesIO()
+        image.save(out, kind, **options)
+        return out.getvalue()
+
+    photos = [
+        encoded(Image.effect_noise((4000, 3000), 40 + i).convert("RGB"), "JPEG", quality=85)
+        for i in range(3)
+    ]
+    bomb = encoded(Image.new("1", (12_000, 12_000)), "PNG")
+    damaged = photos[0][: len(photos[0]) // 3]
+    for _ in range(3):
+        service.create()
+
+    def work(i: int) -> int:
+        kind = i % 4
+        if kind == 3:
+            return service.request("GET", f"/print/agenda.pdf?lang={'fr' if i % 8 == 3 else 'en'}")[
+                0
+            ]
+        data = (photos[i % 3], bomb, damaged)[kind]
+        headers = {**service.editor, "Content-Type": "image/jpeg"}
+        return service.request("POST", "/api/media", headers=headers, raw=data)[0]
+
+    with LoopWatch(service.server.port) as watch:
+        statuses = _concurrently(work, 12)
+    assert sorted(set(statuses)) == [200, 201, 422]
+    assert watch.asked > 0 and watch.slowest < FREE_LOOP_S
+
+
 # --- caches ---------------------------------------------------------------------------------
 
 

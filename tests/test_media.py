@@ -577,3 +577,19 @@ def test_the_editor_form_hosts_a_picture_from_its_address(
         event_id = created_id(client.post("/editor/events", data=fields, follow_redirects=False))
         image = client.get(f"/api/events/{event_id}", headers=editor).json()["image"]
         assert image["media"] and not image.get("url") and image["height"] == 600
+
+
+def test_a_heic_phone_photo_is_accepted_and_served_as_jpeg_and_webp(
+    site: TestClient, editor: dict[str, str]
+) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    photo = Image.new("RGB", (640, 480), (30, 120, 200))
+    heic = encoded(photo, "HEIF", quality=80)
+    assert heic[4:12] == b"ftypheic"
+    response = upload(site, editor, heic, content_type="application/octet-stream")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["source_type"] == "image/heic" and (body["width"], body["height"]) == (640, 480)
+    for url, image, _ in every_file(site, body):
+        assert image.format in ("JPEG", "WEBP"), url

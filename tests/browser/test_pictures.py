@@ -152,3 +152,7 @@ def test_a_poster_uploaded_in_the_form_shows_everywhere_from_our_origin(
     screenshot(framed.page, "picture-iframe-cards")
     framed.assert_nothing_ran()
     assert_local(framed, service, partner)
+    # The iframe's own page, as axe sees it (it does not enter frames).
+    embedded = browse(f"{service.url}/embed/agenda?layout=cards&limit=3&tag={tag}")
+    loaded_from(embedded.page.locator("li.event .card-picture img").first, service)
+    assert_accessible(embedded.page, axe, "the iframe's cards")

@@ -270,10 +270,14 @@ def variants(master: bytes, width: int, height: int) -> list[Picture]:
     image = load_master(master)
     found = []
     for shown in responsive_widths(width):
-        scaled = image.resize(size_at(width, height, shown), Image.Resampling.LANCZOS)
+        scaled = image.resize(
+            size_at(width, height, shown), Image.Resampling.LANCZOS, reducing_gap=2.0
+        )
         found.append(_encode(scaled, f"{shown}.webp", "WEBP"))
         found.append(_encode(scaled, f"{shown}.jpg", "JPEG", quality=JPEG_QUALITY))
-    mail = image.resize(size_at(width, height, MAIL_WIDTH), Image.Resampling.LANCZOS)
+    mail = image.resize(
+        size_at(width, height, MAIL_WIDTH), Image.Resampling.LANCZOS, reducing_gap=2.0
+    )
     found.append(_encode(mail, "mail.jpg", "JPEG", quality=JPEG_QUALITY))
     return found
 
@@ -293,6 +297,7 @@ def crops(master: bytes, focus: tuple[int, int], ratios: Iterable[str] = CROPS) 
             (target_w, target_h),
             Image.Resampling.LANCZOS,
             box=(left, top, left + box_w, top + box_h),
+            reducing_gap=2.0,
         )
         found.append(_encode(cropped, crop_name(ratio, focus), "JPEG", quality=JPEG_QUALITY))
     return found

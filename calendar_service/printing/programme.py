@@ -27,20 +27,18 @@ FLYER_WIDTH = 1024
 
 WORDS: dict[str, dict[str, str]] = {
     "fr": {
-        "programme": "Programme",
+        "colon": "\u00a0: ",
         "qr": "La page de l'événement",
         "price": "Tarif",
-        "where": "Lieu",
         "online": "En ligne",
         "printed": "Imprimé depuis {url}",
         "none": "Aucun événement dans cette période.",
         "more": "Plus d'informations et d'autres dates : scannez le code ou rendez-vous sur",
     },
     "en": {
-        "programme": "Programme",
+        "colon": ": ",
         "qr": "The event's page",
         "price": "Price",
-        "where": "Place",
         "online": "Online",
         "printed": "Printed from {url}",
         "none": "No event in this period.",

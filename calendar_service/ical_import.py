@@ -220,6 +220,16 @@ def _document(component: icalendar.Component, *, zones: FileZones, uid: str) -> 
     start_value = _value(start_prop, "DTSTART")
     all_day = not isinstance(start_value, datetime)
     zone_name = zones.of(_tzid(start_prop))
+    if (
+        isinstance(start_value, datetime)
+        and not _tzid(start_prop)
+        and start_value.utcoffset() == timedelta(0)
+        and start_value.tzinfo is not None
+        and component.get("rrule") is not None
+    ):
+        # A series written in UTC (DTSTART:…Z) repeats at the same UTC time: read in the
+        # calendar's zone it would move by an hour when the clocks change.
+        zone_name = "UTC"
     start = zones.local(start_value, _tzid(start_prop), zone_name)
     end = _end(component, start, zone_name, zones)
     if all_day:

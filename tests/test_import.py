@@ -315,3 +315,36 @@ def test_cli_imports_from_a_url_on_this_machine_only_when_allowed(database_url: 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_series_written_in_utc_keeps_its_utc_time_across_the_clock_change(  # type: ignore[no-untyped-def]
+    client, admin, editor
+) -> None:
+    """DTSTART:…Z with an RRULE repeats at the same UTC time (RFC 5545): read in the calendar's
+    zone it would be an hour off after the clocks change. recurring-ical-events agrees."""
+    from datetime import UTC, datetime
+
+    import recurring_ical_events
+    from icalendar import Calendar
+
+    data = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//utc//EN\r\n"
+        "BEGIN:VEVENT\r\nUID:utc-series@example.org\r\nDTSTAMP:20261201T000000Z\r\n"
+        "SUMMARY:Réunion en ligne\r\nDTSTART:20270311T180000Z\r\nDTEND:20270311T190000Z\r\n"
+        "RRULE:FREQ=WEEKLY;COUNT=6\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    ).encode()
+    report = client.post("/api/import", content=data, headers={**admin, **ICS}).json()
+    assert (report["created"], report["rejected"]) == (1, [])
+    expected = [
+        o["DTSTART"].dt.astimezone(UTC)
+        for o in recurring_ical_events.of(Calendar.from_ical(data)).between(
+            datetime(2027, 3, 1, tzinfo=UTC), datetime(2027, 5, 1, tzinfo=UTC)
+        )
+    ]
+    found = client.get("/api/occurrences?from=2027-03-01&to=2027-05-01&limit=50").json()["items"]
+    starts = [datetime.fromisoformat(o["start"]).astimezone(UTC) for o in found]
+    assert starts == expected and len(starts) == 6
+    assert {s.hour for s in starts} == {18}  # before and after 28 March
+    # And through the feed and back, unchanged.
+    [event] = [e for e in everything(client, editor) if e["uid"] == "utc-series@example.org"]
+    assert event["timezone"] == "UTC"

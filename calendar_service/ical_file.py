@@ -90,9 +90,10 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def split_calendar(data: bytes) -> Block:
-    """The VCALENDAR of an iCalendar file, cut into components; ``ImportFileError`` when the
-    file is not one (binary data, no VCALENDAR, a component not closed, nesting past
-    ``MAX_DEPTH``, more than ``MAX_COMPONENTS`` components, text after the calendar)."""
+    """The VCALENDAR of an iCalendar file, cut into components (the components of a stream of
+    several VCALENDARs read as one's); ``ImportFileError`` when the file is not one (binary
+    data, no VCALENDAR, a component not closed, nesting past ``MAX_DEPTH``, more than
+    ``MAX_COMPONENTS`` components, text after the calendar)."""
     text = _decode(data)
     binary = _BINARY.search(text)
     if binary is not None:
@@ -114,6 +115,13 @@ def split_calendar(data: bytes) -> Block:
         if calendar is None and not (keyword == "BEGIN" and name == "VCALENDAR"):
             raise ImportFileError("not an iCalendar file: it does not begin with BEGIN:VCALENDAR")
         if not stack and calendar is not None:
+            if keyword == "BEGIN" and name == "VCALENDAR":
+                # RFC 5545 3.4: a stream may hold several calendars; their components are
+                # read as one calendar's (the first one's properties stand).
+                stack.append(calendar)
+                continue
+            if not line.strip():
+                continue
             raise ImportFileError(f"not an iCalendar file: line {number} follows END:VCALENDAR")
         if keyword == "BEGIN" and name:
             if len(stack) >= MAX_DEPTH:

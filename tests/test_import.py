@@ -348,3 +348,23 @@ def test_a_series_written_in_utc_keeps_its_utc_time_across_the_clock_change(  # 
     # And through the feed and back, unchanged.
     [event] = [e for e in everything(client, editor) if e["uid"] == "utc-series@example.org"]
     assert event["timezone"] == "UTC"
+
+
+def test_a_stream_of_several_calendars_is_read_whole(client, admin, editor) -> None:  # type: ignore[no-untyped-def]
+    """RFC 5545 3.4: an iCalendar stream may hold several VCALENDAR objects (some exports
+    concatenate one per event); text after the last one is still refused."""
+
+    def calendar(uid: str, title: str) -> str:
+        return (
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//stream//EN\r\n"
+            f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261201T000000Z\r\nSUMMARY:{title}\r\n"
+            "DTSTART;TZID=Europe/Paris:20270105T190000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+
+    stream = calendar("one@example.org", "Premier") + "\r\n" + calendar("two@example.org", "Second")
+    report = client.post("/api/import", content=stream.encode(), headers={**admin, **ICS}).json()
+    assert (report["created"], report["rejected"]) == (2, [])
+    assert {"Premier", "Second"} <= set(_by_title(client, editor))
+    cut = (calendar("three@example.org", "Troisième") + "SUMMARY:stray\r\n").encode()
+    refused = client.post("/api/import", content=cut, headers={**admin, **ICS})
+    assert refused.status_code in (400, 422) and "follows END:VCALENDAR" in refused.text

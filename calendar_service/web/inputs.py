@@ -39,20 +39,30 @@ async def read_body(request: Request, *, max_bytes: int, types: tuple[str, ...])
             f"send the body as {' or '.join(types)}"
             + (f", not {media_type}" if media_type else " (Content-Type is missing)")
         )
+    body = await read_within(request, max_bytes)
+    if not body.strip():
+        raise BadRequest("the body is empty")
+    return body
+
+
+async def read_within(request: Request, max_bytes: int, *, too_large: str | None = None) -> bytes:
+    """The request's body, refused with 413 (``too_large``, or a message naming the limit) as
+    soon as its declared or its streamed size passes ``max_bytes``: never more in memory."""
     declared = request.headers.get("content-length")
     if declared is not None and is_number(declared) and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"the body is {declared} bytes; at most {max_bytes} are accepted")
+        raise PayloadTooLarge(
+            too_large or f"the body is {declared} bytes; at most {max_bytes} are accepted"
+        )
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > max_bytes:
-            raise PayloadTooLarge(f"the body is over {max_bytes} bytes, the most accepted")
+            raise PayloadTooLarge(
+                too_large or f"the body is over {max_bytes} bytes, the most accepted"
+            )
         chunks.append(chunk)
-    body = b"".join(chunks)
-    if not body.strip():
-        raise BadRequest("the body is empty")
-    return body
+    return b"".join(chunks)
 
 
 async def read_json(

@@ -12,7 +12,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from calendar_service.db.media import MediaRecord
-from calendar_service.digits import is_number
 from calendar_service.errors import BadRequest, NotFound, PayloadTooLarge, ValidationFailed
 from calendar_service.media.sizes import (
     CENTRE,
@@ -24,7 +23,7 @@ from calendar_service.media.sizes import (
 from calendar_service.media.uploads import keep_from_url, keep_upload
 from calendar_service.settings import Settings
 from calendar_service.web.api.auth import require_role
-from calendar_service.web.inputs import read_json
+from calendar_service.web.inputs import read_json, read_within
 from calendar_service.web.responses import json_response
 
 FORM_TYPES = ("multipart/form-data",)
@@ -33,17 +32,12 @@ FORM_TYPES = ("multipart/form-data",)
 async def read_upload(request: Request, *, max_bytes: int) -> bytes:
     """The uploaded file: the body itself, or the ``file`` field of a multipart form; 413 past
     ``max_bytes`` (counted as it arrives, whatever Content-Length says), 400 when absent."""
-    declared = request.headers.get("content-length")
-    if declared is not None and is_number(declared) and int(declared) > max_bytes + 64_000:
-        raise PayloadTooLarge(f"the body is {declared} bytes; at most {max_bytes} are accepted")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes + 64_000:  # room for a form's boundaries and fields
-            raise PayloadTooLarge(f"the body is over {max_bytes} bytes, the most accepted")
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    # Room for a form's boundaries and fields; the picture itself is checked below.
+    body = await read_within(
+        request,
+        max_bytes + 64_000,
+        too_large=f"the picture is over {max_bytes} bytes, the most accepted",
+    )
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type not in FORM_TYPES:
         if len(body) > max_bytes:

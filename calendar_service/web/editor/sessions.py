@@ -23,9 +23,9 @@ from calendar_service.db.accounts import Session, User
 from calendar_service.db.connection import Storage
 from calendar_service.db.events import now_us
 from calendar_service.db.tokens import Role
-from calendar_service.digits import is_number
-from calendar_service.errors import Forbidden, PayloadTooLarge, SignInRequired
+from calendar_service.errors import Forbidden, SignInRequired
 from calendar_service.settings import Settings
+from calendar_service.web.inputs import read_within
 
 SESSION_COOKIE = "calendar_session"
 LOGIN_CSRF_COOKIE = "calendar_csrf"
@@ -124,16 +124,7 @@ async def read_form_with_file(
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     multipart = media_type == "multipart/form-data" and file_field is not None
     limit = MAX_FORM_BYTES + (max_file_bytes if multipart else 0)
-    declared = request.headers.get("content-length", "")
-    if is_number(declared) and int(declared) > limit:
-        raise PayloadTooLarge(_too_large(limit, multipart))
-    chunks, size = [], 0
-    async for chunk in request.stream():  # never more than the limit in memory
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(_too_large(limit, multipart))
-        chunks.append(chunk)
-    body = b"".join(chunks)
+    body = await read_within(request, limit, too_large=_too_large(limit, multipart))
     data: bytes | None = None
     if multipart:
         request._body = body  # the form parser reads the body already read and counted

@@ -173,3 +173,32 @@ def test_nothing_is_fetched_while_a_pdf_is_made(serve: Any) -> None:  # noqa: F8
 def test_a_render_that_takes_too_long_is_stopped() -> None:
     with pytest.raises(DeadlineExceeded):
         asyncio.run(render_pdf("<p>" + "mot " * 200_000 + "</p>", seconds=0.2))
+
+
+def test_pdfs_wait_their_turn_in_a_bounded_queue(
+    site: TestClient, editor: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One PDF is made at a time per process and a few wait; past them, 503 with Retry-After
+    (different programmes asked at once cannot queue without end)."""
+    from calendar_service.web.public import printing
+
+    async def slow(html: str) -> bytes:
+        await asyncio.sleep(0.5)
+        return b"%PDF-1.7 slow"
+
+    monkeypatch.setattr(printing, "render_pdf", slow)
+    slots = printing.PdfSlots(parallel=1, waiting=1)
+
+    async def three() -> list[Any]:
+        return await asyncio.gather(
+            *(slots.render("<p>x</p>") for _ in range(3)), return_exceptions=True
+        )
+
+    outcomes = asyncio.run(three())
+    assert outcomes.count(b"%PDF-1.7 slow") == 2
+    [busy] = [o for o in outcomes if isinstance(o, Exception)]
+    assert isinstance(busy, printing.Busy) and busy.status == 503 and busy.retry_after == 30
+    # Through the app: the queue holds nobody now, so a programme is made.
+    make(site, editor, 3, title=titled("Projection"))
+    site.app.state.pdf_slots = slots  # type: ignore[attr-defined]
+    assert site.get("/print/agenda.pdf?group=category").content == b"%PDF-1.7 slow"

@@ -21,7 +21,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, ImageOps
+from PIL import Image, ImageCms, ImageFile, ImageOps
 
 from calendar_service.errors import UnsupportedMediaType, ValidationFailed
 from calendar_service.media.sizes import CROPS, MAIL_WIDTH, crop_name, responsive_widths, size_at
@@ -66,6 +66,7 @@ class Cleaned:
     height: int
     has_alpha: bool
     master: Picture
+    pixels: Image.Image  # the master's, to make its files without decoding it again
 
 
 def media_id(data: bytes) -> str:
@@ -113,6 +114,9 @@ def clean(data: bytes, *, max_pixels: int) -> Cleaned:
     # Pillow's own bomb check (a warning past 89 megapixels, an error past twice that) gives
     # way to ours, made on the same header before anything is decoded, at the size configured.
     Image.MAX_IMAGE_PIXELS = None
+    # A truncated file is refused, never completed with grey: WeasyPrint turns this on for
+    # the whole process when it is imported (it is, by PDFs made in the same process).
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         image = Image.open(io.BytesIO(data), formats=[kind])
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -153,6 +157,7 @@ def clean(data: bytes, *, max_pixels: int) -> Cleaned:
         height=pixels.height,
         has_alpha=alpha,
         master=master,
+        pixels=pixels,
     )
 
 
@@ -265,9 +270,9 @@ def load_master(master: bytes) -> Image.Image:
     return image
 
 
-def variants(master: bytes, width: int, height: int) -> list[Picture]:
+def variants(image: Image.Image) -> list[Picture]:
     """The responsive widths (WebP and JPEG) and the newsletter's JPEG of a master."""
-    image = load_master(master)
+    width, height = image.size
     found = []
     for shown in responsive_widths(width):
         scaled = image.resize(
@@ -282,10 +287,18 @@ def variants(master: bytes, width: int, height: int) -> list[Picture]:
     return found
 
 
-def crops(master: bytes, focus: tuple[int, int], ratios: Iterable[str] = CROPS) -> list[Picture]:
+def crops_of_master(
+    master: bytes, focus: tuple[int, int], ratios: Iterable[str] = CROPS
+) -> list[Picture]:
+    """``crops`` of a stored master (a new focal point, after the upload)."""
+    return crops(load_master(master), focus, ratios)
+
+
+def crops(
+    image: Image.Image, focus: tuple[int, int], ratios: Iterable[str] = CROPS
+) -> list[Picture]:
     """Crops of a master around ``focus`` (percentages across and down), one per ratio of
     ``CROPS``: the largest window of that ratio whose centre is nearest the focal point."""
-    image = load_master(master)
     found = []
     for ratio in ratios:
         target_w, target_h = CROPS[ratio]

@@ -38,11 +38,10 @@ def _files(pictures: list[images.Picture]) -> list[StoredFile]:
 
 def _process(data: bytes, max_pixels: int) -> tuple[images.Cleaned, list[images.Picture]]:
     cleaned = images.clean(data, max_pixels=max_pixels)
-    master = cleaned.master.data
     made = [
         cleaned.master,
-        *images.variants(master, cleaned.width, cleaned.height),
-        *images.crops(master, CENTRE),
+        *images.variants(cleaned.pixels),
+        *images.crops(cleaned.pixels, CENTRE),
     ]
     return cleaned, made
 
@@ -95,7 +94,7 @@ async def ensure_crops(
     master = await store.read_file(media_id, "master")
     if master is None:
         return
-    made = await work.run(images.crops, master.data, focus, wanted)
+    made = await work.run(images.crops_of_master, master.data, focus, wanted)
     await store.add_files(media_id, _files(made))
 
 

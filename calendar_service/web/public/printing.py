@@ -15,7 +15,7 @@ from starlette.routing import Route
 from calendar_service.cache import Rendered
 from calendar_service.db.events import StoredEvent
 from calendar_service.digests import day_bounds, entries_in_window
-from calendar_service.errors import BadRequest, NotFound
+from calendar_service.errors import BadRequest, NotFound, TooManyRequests
 from calendar_service.media.store import MediaStore
 from calendar_service.printing.pdf import render_pdf
 from calendar_service.printing.programme import (
@@ -36,14 +36,33 @@ PAGE_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-
 
 
 class PdfSlots:
-    """PDFs made one at a time per process: each takes most of a core for a moment."""
+    """PDFs made one at a time per process (each takes most of a core for a moment), and at
+    most ``waiting`` more waiting their turn: past that, 503 with Retry-After, so that a flood
+    of different programmes cannot queue requests without end."""
 
-    def __init__(self, parallel: int = 1) -> None:
+    def __init__(self, parallel: int = 1, waiting: int = 8) -> None:
         self._slots = asyncio.Semaphore(parallel)
+        self._parallel = parallel
+        self._waiting = waiting
+        self._asked = 0  # being made, or waiting
 
     async def render(self, html: str) -> bytes:
-        async with self._slots:
-            return await render_pdf(html)
+        if self._asked >= self._parallel + self._waiting:
+            raise Busy("too many PDFs are being made; try again in a minute", retry_after=30)
+        self._asked += 1
+        try:
+            async with self._slots:
+                return await render_pdf(html)
+        finally:
+            self._asked -= 1
+
+
+class Busy(TooManyRequests):
+    """Every PDF slot and place in the queue is taken: 503, try again later."""
+
+    status = 503
+    title = "Busy"
+    slug = "busy"
 
 
 async def printed_pictures(
